@@ -1,0 +1,152 @@
+"""Typed settings: defaults, then a YAML/TOML config file, then IOC_* environment variables.
+
+Validated once at start-up and passed explicitly; no module reads os.environ after that.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+SUPPORTED_DB_BACKENDS = ("sqlite", "postgresql")
+CONFIG_FILE_ENV = "IOC_CONFIG"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot start the application; the message says what to fix."""
+
+
+class Settings(BaseSettings):
+    """Everything the application can be told at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="IOC_", extra="forbid", frozen=True)
+
+    province_code: str = Field("75", description="Two-digit official province code (75 = Đồng Nai)")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite file under ./data")
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the embedded SQLite file and caches live")
+    collection_interval_s: int = Field(300, ge=10, le=86_400, description="Seconds between collection runs")
+    host: str = Field("127.0.0.1", description="Address the web app listens on")
+    port: int = Field(8050, ge=1, le=65_535, description="Port the web app listens on")
+    history_start: dt.date = Field(dt.date(2025, 7, 1), description="First day of history to backfill")
+    simulator_seed: int = Field(2025, description="Seed of the simulated commune feeds")
+    boundaries_path: Path | None = Field(None, description="Boundaries file (GeoJSON/GeoPackage/Shapefile)")
+    boundaries_code_column: str = Field("ward_code", description="Column of the boundaries file holding unit codes")
+    stale_after_s: int = Field(3 * 3600, ge=60, description="A unit without a successful collection for longer is stale")
+    max_unit_failures_logged: int = Field(5, ge=0, description="Failing units named in one log line")
+    language: str = Field("vi", pattern="^(vi|en)$", description="Default interface language")
+
+    @field_validator("province_code", mode="before")
+    @classmethod
+    def _normalise_province(cls, value: Any) -> str:
+        text = str(value).strip()
+        if not text.isdigit() or len(text) > 2:
+            raise ValueError("must be a two-digit province code such as 75")
+        return text.zfill(2)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            url = make_url(value)
+        except ArgumentError as err:
+            raise ValueError(
+                f"is not a valid SQLAlchemy URL ({err}); write e.g. "
+                "postgresql+psycopg://user@host:5432/db or sqlite:///data/ioc.db"
+            ) from None
+        if url.get_backend_name() not in SUPPORTED_DB_BACKENDS:
+            raise ValueError(
+                f"uses backend {url.get_backend_name()!r}; supported: {', '.join(SUPPORTED_DB_BACKENDS)}"
+            )
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'ioc.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit arguments, then IOC_* env, then the config file.
+        return (init_settings, env_settings, *_file_sources(settings_cls))
+
+
+def _file_sources(settings_cls: type[BaseSettings]) -> tuple[PydanticBaseSettingsSource, ...]:
+    path = _CONFIG_FILE_OVERRIDE.get("path")
+    if path is None:
+        return ()
+    if path.suffix in (".yaml", ".yml"):
+        return (YamlConfigSettingsSource(settings_cls, yaml_file=path),)
+    return (TomlConfigSettingsSource(settings_cls, toml_file=path),)
+
+
+_CONFIG_FILE_OVERRIDE: dict[str, Path | None] = {"path": None}
+
+
+def load_settings(config_file: str | Path | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, a config file and IOC_* variables; raise ConfigError on bad input."""
+    environ = os.environ if environ is None else environ
+    path = config_file or environ.get(CONFIG_FILE_ENV)
+    path = Path(path) if path else None
+    if path is not None and (not path.is_file() or path.suffix not in (".yaml", ".yml", ".toml")):
+        raise ConfigError(f"Config file {path} must be an existing .yaml, .yml or .toml file")
+    _CONFIG_FILE_OVERRIDE["path"] = path
+    saved = _swap_environ(environ)
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+    except Exception as err:  # a broken YAML/TOML file: say which file
+        raise ConfigError(f"Cannot read config file {path}: {err}") from None
+    finally:
+        _swap_environ(saved)
+        _CONFIG_FILE_OVERRIDE["path"] = None
+
+
+def _swap_environ(environ: dict[str, str]) -> dict[str, str]:
+    """Let tests pass an environment explicitly without touching the real one for long."""
+    if environ is os.environ:
+        return os.environ
+    saved = {k: v for k, v in os.environ.items() if k.startswith("IOC_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update({k: v for k, v in environ.items() if k.startswith("IOC_")})
+    return saved
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        name = ".".join(str(p) for p in problem["loc"]) or "settings"
+        field = Settings.model_fields.get(name)
+        hint = f" ({field.description})" if field and field.description else ""
+        env_name = f"IOC_{name.upper()}"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(Settings.model_fields))
+            lines.append(f"Unknown setting {name!r}; allowed settings: {allowed}")
+        else:
+            lines.append(f"Setting {name} / {env_name}{hint}: {message}; got {problem.get('input')!r}")
+    return "Invalid configuration:\n  " + "\n  ".join(lines)

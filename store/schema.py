@@ -1,0 +1,81 @@
+"""SQLAlchemy 2 schema: units, dossier facts, collection runs, unit status and quarantine.
+
+The Alembic migrations under store/migrations create exactly these tables; a test checks that
+the migrated database and this metadata agree.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON, BigInteger, Column, Date, DateTime, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
+    String, Table, Text,
+)
+
+from config.facts import FLOW_COLUMNS, OPTIONAL_COLUMNS, STOCK_COLUMNS
+
+metadata = MetaData()
+
+units = Table(
+    "units", metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("short_name", String(120), nullable=False),
+    Column("type", String(16), nullable=False),          # xa | phuong | dac_khu | tinh
+    Column("level", String(8), nullable=False),          # xa | tinh
+    Column("province_code", String(2), nullable=False, index=True),
+    Column("lat", Float), Column("lon", Float), Column("area_km2", Float),
+)
+
+dossier_facts = Table(
+    "dossier_facts", metadata,
+    Column("unit_code", String(8), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("source", String(32), nullable=False),
+    *[Column(name, Integer, nullable=False, default=0) for name in FLOW_COLUMNS + STOCK_COLUMNS],
+    *[Column(name, Integer, nullable=True) for name in OPTIONAL_COLUMNS],
+    Column("collected_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("unit_code", "day", "field", "source", name="pk_dossier_facts"),
+)
+Index("ix_dossier_facts_day", dossier_facts.c.day, dossier_facts.c.unit_code)
+
+collection_runs = Table(
+    "collection_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("trigger", String(16), nullable=False),       # schedule | backfill | manual | import
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False),        # running | ok | partial | failed
+    Column("first_day", Date), Column("last_day", Date),
+    Column("units_ok", Integer, nullable=False, default=0),
+    Column("units_failed", Integer, nullable=False, default=0),
+    Column("rows_written", BigInteger, nullable=False, default=0),
+    Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("detail", JSON),                              # per-unit failures: {unit: reason}
+)
+Index("ix_collection_runs_finished", collection_runs.c.finished_at)
+
+unit_status = Table(
+    "unit_status", metadata,
+    Column("unit_code", String(8), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("last_success_at", DateTime),
+    Column("last_day_collected", Date),
+    Column("last_error_at", DateTime),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("unit_code", "source", name="pk_unit_status"),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer),
+    Column("source", String(32), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("unit_code", String(16)),
+    Column("day", Date),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+)
+Index("ix_quarantine_received", quarantine.c.received_at)
