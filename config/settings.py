@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     simulator_seed: int = Field(2025, description="Seed of the simulated commune feeds")
     boundaries_path: Path | None = Field(None, description="Boundaries file (GeoJSON/GeoPackage/Shapefile)")
     boundaries_code_column: str = Field("ward_code", description="Column of the boundaries file holding unit codes")
+    boundaries_attribution: str = Field("", description="Credit line shown under maps drawn from boundaries_path")
     stale_after_s: int = Field(3 * 3600, ge=60, description="A unit without a successful collection for longer is stale")
     max_unit_failures_logged: int = Field(5, ge=0, description="Failing units named in one log line")
     language: str = Field("vi", pattern="^(vi|en)$", description="Default interface language")

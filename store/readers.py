@@ -47,6 +47,7 @@ def period_totals(engine: Engine, start: dt.date, end: dt.date, *, province_code
     frame = _merge(frame, opening, keys, how="left")
     counts = list(FLOW_COLUMNS) + list(STOCK_COLUMNS) + ["carried_over"]
     frame[counts] = frame[counts].fillna(0).astype("int64")
+    frame["days_with_data"] = frame["days_with_data"].fillna(0).astype("int64")
     return frame[keys + list(PERIOD_COLUMNS) + ["days_with_data"]].reset_index(drop=True)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from config.facts import FACT_COLUMNS, KEY_COLUMNS
+from config.facts import COUNT_COLUMNS, FACT_COLUMNS, KEY_COLUMNS
 from store.schema import collection_runs, dossier_facts, quarantine, unit_status, units
 
 FACT_WRITE_COLUMNS = FACT_COLUMNS + ("collected_at",)
@@ -31,14 +31,32 @@ def upsert_facts(engine: Engine, facts: pd.DataFrame, collected_at: dt.datetime)
     frame["collected_at"] = collected_at
     if engine.dialect.name == "postgresql":
         return _copy_upsert_postgres(engine, frame)
-    rows = _frame_rows(frame)
-    return _upsert(engine, dossier_facts, rows, key=KEY_COLUMNS)
+    return _executemany_upsert_sqlite(engine, frame)
 
 
-def _frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    # None, not NaN, for optional columns a source did not report.
-    frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict("records")
+def _executemany_upsert_sqlite(engine: Engine, frame: pd.DataFrame) -> int:
+    """One prepared INSERT .. ON CONFLICT run over plain tuples: the fast path on SQLite."""
+    columns = list(FACT_WRITE_COLUMNS)
+    frame = frame[columns].copy()
+    # Store dates and times exactly as SQLAlchemy's SQLite types do, so reads round-trip.
+    frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
+    frame["collected_at"] = pd.to_datetime(frame["collected_at"]).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    values = _plain_rows(frame)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEY_COLUMNS)
+    sql = (f"INSERT INTO dossier_facts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           f"ON CONFLICT (unit_code, day, field, source) DO UPDATE SET {updates}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(sql, values)
+    return len(values)
+
+
+def _plain_rows(frame: pd.DataFrame) -> list[tuple]:
+    """Rows as tuples of Python values: counts as int (a float column of counts would read 7.0), None for NULL."""
+    frame = frame.copy()
+    for column in COUNT_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    return list(map(tuple, frame.astype(object).where(frame.notna(), None).to_numpy().tolist()))
 
 
 def _upsert(engine: Engine, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> int:
@@ -58,13 +76,13 @@ def _copy_upsert_postgres(engine: Engine, frame: pd.DataFrame) -> int:
     """COPY into a temporary table, then one INSERT .. ON CONFLICT: the fast path on PostgreSQL."""
     columns = list(FACT_WRITE_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in KEY_COLUMNS)
-    records = _frame_rows(frame[columns])
+    records = _plain_rows(frame[columns])
     with engine.begin() as connection:
         cursor = connection.connection.cursor()
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS facts_incoming (LIKE dossier_facts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
         with cursor.copy(f"COPY facts_incoming ({', '.join(columns)}) FROM STDIN") as copy:
             for record in records:
-                copy.write_row([record[c] for c in columns])
+                copy.write_row(record)
         cursor.execute(
             f"INSERT INTO dossier_facts ({', '.join(columns)}) SELECT {', '.join(columns)} FROM facts_incoming "
             f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates}"

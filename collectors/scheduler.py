@@ -1,0 +1,91 @@
+"""The coordinator that owns a source's schedule and status, and its APScheduler wiring.
+
+Each tick collects yesterday and today (yesterday's figures settle after midnight) plus any days a
+unit missed while the collector was down, within the backfill window. Status changes are logged
+once per transition: "failed", then one "recovered".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from typing import Callable, Sequence
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine, select
+
+from collectors.cycle import DEFAULT_CHUNK, RunSummary, run_collection
+from store.schema import unit_status
+
+log = logging.getLogger(__name__)
+JOB_ID = "collect"
+BACKFILL_CHUNK = 4  # small chunks during backfill, so the progress bar moves
+
+
+class Coordinator:
+    """Collects one source for a set of units; remembers which units are failing."""
+
+    def __init__(self, engine: Engine, source, unit_codes: Sequence[str], history_start: dt.date,
+                 clock: Callable[[], dt.datetime] = dt.datetime.now, backfill_days: int = 1000,
+                 on_run: Callable[[RunSummary], None] | None = None):
+        self.engine = engine
+        self.source = source
+        self.unit_codes = list(unit_codes)
+        self.history_start = history_start
+        self.clock = clock
+        self.backfill_days = backfill_days
+        self.on_run = on_run
+        self.failing: dict[str, str] = {}
+
+    def missing_from(self, today: dt.date) -> dict[dt.date, list[str]]:
+        """Units grouped by the first day they still need (never before history start or the window)."""
+        with self.engine.connect() as connection:
+            done = dict(connection.execute(select(unit_status.c.unit_code, unit_status.c.last_day_collected)
+                                           .where(unit_status.c.source == self.source.name)).all())
+        floor = max(self.history_start, today - dt.timedelta(days=self.backfill_days))
+        groups: dict[dt.date, list[str]] = {}
+        for code in self.unit_codes:
+            last = done.get(code)
+            first = floor if last is None else max(floor, min(last, today - dt.timedelta(days=1)))
+            groups.setdefault(first, []).append(code)
+        return groups
+
+    def run_once(self, now: dt.datetime | None = None, trigger: str = "schedule",
+                 progress: Callable[[int], None] | None = None) -> list[RunSummary]:
+        """Collect what each unit is missing up to today; one run per distinct starting day."""
+        now = now or self.clock()
+        summaries = []
+        for first_day, codes in sorted(self.missing_from(now.date()).items()):
+            long_range = (now.date() - first_day).days > 7
+            summary = run_collection(self.engine, self.source, codes, first_day, now.date(), now, trigger,
+                                     chunk_size=BACKFILL_CHUNK if long_range else DEFAULT_CHUNK, progress=progress)
+            self._log_transitions(codes, summary)
+            summaries.append(summary)
+            if self.on_run:
+                self.on_run(summary)
+        return summaries
+
+    def pending_unit_days(self, today: dt.date) -> int:
+        """How many unit-days the next run will fetch (for progress bars)."""
+        return sum(len(codes) for codes in self.missing_from(today).values())
+
+    def _log_transitions(self, codes: Sequence[str], summary: RunSummary) -> None:
+        for code in codes:
+            reason = summary.failures.get(code)
+            if reason and code not in self.failing:
+                log.warning("collection from %s failed for unit %s: %s", self.source.name, code, reason)
+                self.failing[code] = reason
+            elif not reason and code in self.failing:
+                log.info("collection from %s recovered for unit %s", self.source.name, code)
+                del self.failing[code]
+
+
+def start_scheduler(coordinator: Coordinator, interval_s: int, jitter_s: float | None = None) -> BackgroundScheduler:
+    """Run the coordinator every interval: never two at once, missed ticks coalesced into one."""
+    scheduler = BackgroundScheduler(daemon=True)
+    jitter = random.uniform(0, min(interval_s, 30)) if jitter_s is None else jitter_s
+    scheduler.add_job(coordinator.run_once, "interval", seconds=interval_s, id=JOB_ID, max_instances=1,
+                      coalesce=True, misfire_grace_time=interval_s,
+                      next_run_time=dt.datetime.now() + dt.timedelta(seconds=jitter))
+    scheduler.start()
+    return scheduler
