@@ -79,3 +79,6 @@ quarantine = Table(
     Column("raw", Text, nullable=False),
 )
 Index("ix_quarantine_received", quarantine.c.received_at)
+
+# Tables of other concerns are defined in their own modules on this same metadata.
+from store import health_schema  # noqa: E402,F401  (probe results, rollups, incidents, maintenance)

@@ -176,7 +176,7 @@ def _month_cohorts_cached(seed: int, profile: UnitProfile, month: dt.date, histo
 
 def _day_factors(days: pd.DatetimeIndex) -> np.ndarray:
     """Weekly rhythm, closed on holidays, a rush in the last working days of each month."""
-    weekday = np.array(WEEKDAY_VOLUME)[days.weekday]
+    weekday = np.array(WEEKDAY_VOLUME)[days.day_of_week]
     month_end = (days.days_in_month - days.day) < MONTH_END_DAYS
     holiday = np.array([d in HOLIDAYS for d in days.date])
     return weekday * np.where(month_end, MONTH_END_BOOST, 1.0) * np.where(holiday, 0.01, 1.0)

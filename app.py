@@ -1,0 +1,187 @@
+"""Composition root and the one command line of the provincial IOC.
+
+    python app.py             embedded demo: web app + in-process collector (SQLite under ./data)
+    python app.py serve       web app only (production: gunicorn app:server)
+    python app.py collect     collector only, in its own process
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from typing import Callable
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from config.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("ioc")
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None]] = {}
+
+
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None):
+    """Register a sub-command: its help line, its handler and (optionally) its extra arguments."""
+    def register(handler):
+        COMMANDS[name] = (help_text, handler, arguments)
+        return handler
+    return register
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+def open_store(settings: Settings):
+    """Engine on the configured database, migrated, with the registry's units loaded."""
+    from geo import registry
+    from store.db import create_store_engine, migrate
+    from store.writers import upsert_units
+
+    engine = create_store_engine(settings.effective_database_url)
+    migrate(engine)
+    upsert_units(engine, registry.all_units())
+    return engine
+
+
+def build_map_geometry(settings: Settings):
+    from geo.maps import build_map_geometry as build
+
+    return build(settings.province_code, settings.data_dir, settings.boundaries_path,
+                 settings.boundaries_code_column, settings.boundaries_attribution)
+
+
+def build_coordinator(settings: Settings, engine, on_run=None):
+    from collectors.scheduler import Coordinator
+    from collectors.sources.simulator import SimulatorSource
+    from geo import registry
+
+    codes = list(registry.communes(settings.province_code).code)
+    return Coordinator(engine, SimulatorSource(settings.simulator_seed, settings.history_start), codes,
+                       settings.history_start, on_run=on_run)
+
+
+def backfill(coordinator, now: dt.datetime | None = None) -> None:
+    """Collect everything the store is missing, with a progress bar in the terminal."""
+    from tqdm import tqdm
+
+    now = now or dt.datetime.now()
+    units = coordinator.pending_unit_days(now.date())
+    with tqdm(total=units, desc="Nạp dữ liệu từ 01/07/2025 (backfill)", unit=" xã", file=sys.stderr) as bar:
+        summaries = coordinator.run_once(now, trigger="backfill", progress=bar.update)
+    rows = sum(s.rows_written for s in summaries)
+    failed = sum(len(s.failures) for s in summaries)
+    log.info("backfill done: %s fact rows written, %s units failed", f"{rows:,}", failed)
+
+
+def create_web_app(settings: Settings, engine):
+    from dashboards.app import create_app
+
+    return create_app(settings, engine, build_map_geometry(settings))
+
+
+def _startup(args: argparse.Namespace) -> Settings:
+    from geo.registry import check_province
+
+    settings = load_settings(args.config)
+    check_province(settings.province_code)
+    return settings
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+@command("demo", "Embedded demo (the default): backfill, collect every few minutes and serve the web app")
+def run_demo(args: argparse.Namespace) -> int:
+    from collectors.scheduler import start_scheduler
+
+    settings = _startup(args)
+    engine = open_store(settings)
+    coordinator = build_coordinator(settings, engine)
+    backfill(coordinator)
+    scheduler = start_scheduler(coordinator, settings.collection_interval_s)
+    try:
+        return _serve(settings, engine)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@command("serve", "Web app only; the collector runs elsewhere (python app.py collect)")
+def run_serve(args: argparse.Namespace) -> int:
+    settings = _startup(args)
+    return _serve(settings, open_store(settings))
+
+
+def _serve(settings: Settings, engine) -> int:
+    web = create_web_app(settings, engine)
+    log.info("IOC web app on http://%s:%s", settings.host, settings.port)
+    web.run(host=settings.host, port=settings.port, debug=False)
+    return 0
+
+
+@command("collect", "Collector only: backfill what is missing, then collect on the configured interval")
+def run_collect(args: argparse.Namespace) -> int:
+    import time
+
+    from collectors.scheduler import start_scheduler
+
+    settings = _startup(args)
+    engine = open_store(settings)
+    coordinator = build_coordinator(settings, engine)
+    backfill(coordinator)
+    scheduler = start_scheduler(coordinator, settings.collection_interval_s)
+    log.info("collecting every %s s; Ctrl+C to stop", settings.collection_interval_s)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        scheduler.shutdown(wait=True)
+    return 0
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Provincial IOC: commune dossier KPIs, maps and collectors. Without a command, runs the embedded demo.",
+        epilog="Configuration: defaults, then the config file (--config or IOC_CONFIG), then IOC_* variables, "
+               "e.g. IOC_PROVINCE_CODE=24 IOC_DATABASE_URL=postgresql+psycopg://user@host/db.",
+    )
+    parser.add_argument("--config", help="YAML or TOML settings file (overridden by IOC_* variables)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _handler, arguments) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--config", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+        if arguments:
+            arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    _help, handler, _arguments = COMMANDS[args.command or "demo"]
+    try:
+        return handler(args)
+    except ConfigError as err:
+        print(f"Cannot start: {err}", file=sys.stderr)
+        return 2
+    except OperationalError as err:
+        print(f"Cannot reach the database: {err.orig}. Check IOC_DATABASE_URL and that the server is running.",
+              file=sys.stderr)
+        return 3
+    except SQLAlchemyError as err:
+        print(f"Database error: {err}", file=sys.stderr)
+        return 3
+
+
+def __getattr__(name: str):
+    """`gunicorn app:server`: build the web app on first access, from settings alone."""
+    if name == "server":
+        settings = load_settings()
+        return create_web_app(settings, open_store(settings)).server
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
