@@ -1,0 +1,45 @@
+"""The frame around every room: header with navigation and language switch, main area, footer."""
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from dashboards.i18n import DEFAULT_LANGUAGE, switch_href, t, with_lang
+
+# Rooms shown in the navigation, in order, by page path -> i18n key; other registered pages follow.
+NAV_KEYS = {"/": "nav_overview"}
+
+
+def shell(province_name: str) -> html.Div:
+    """Build the app layout around dash.page_container (rendered in Vietnamese; callbacks switch language)."""
+    lang = DEFAULT_LANGUAGE
+    return html.Div(className="app", children=[
+        dcc.Location(id="app-url", refresh=False),
+        html.Header(className="app-header", children=[
+            html.Div(className="app-brand", children=[
+                html.H1(t("app_title", lang), id="app-title"),
+                html.P(t("app_subtitle", lang, province=province_name), id="app-subtitle"),
+            ]),
+            html.Nav(nav_links("/", lang), id="app-nav", className="app-nav"),
+            dcc.Link(t("switch_language", lang), id="app-lang-switch", href=switch_href("/", ""),
+                     className="lang-switch", title=t("switch_language_title", lang)),
+        ]),
+        html.Main(dash.page_container, className="app-main"),
+        html.Footer(t("footer", lang), id="app-footer", className="app-footer"),
+    ])
+
+
+def nav_links(pathname: str | None, lang: str) -> list:
+    """One link per registered page, the current one marked, keeping the language."""
+    links = []
+    for page in sorted(dash.page_registry.values(), key=_nav_order):
+        path = page["relative_path"]
+        name = t(NAV_KEYS[page["path"]], lang) if page["path"] in NAV_KEYS else page["name"]
+        active = "nav-link active" if path == (pathname or "/") else "nav-link"
+        links.append(dcc.Link(name, href=with_lang(path, lang), className=active))
+    return links
+
+
+def _nav_order(page: dict) -> tuple[int, str]:
+    order = list(NAV_KEYS)
+    return (order.index(page["path"]) if page["path"] in order else len(order), page["path"])
