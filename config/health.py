@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from config.settings import ConfigError
+from config.errors import ConfigError
 
 PROBE_KINDS = ("http", "tcp")
 

@@ -18,16 +18,17 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 from sqlalchemy.engine import make_url
+
+from config.errors import ConfigError
+from config.health import HealthConfig
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
 from sqlalchemy.exc import ArgumentError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SUPPORTED_DB_BACKENDS = ("sqlite", "postgresql")
 CONFIG_FILE_ENV = "IOC_CONFIG"
-
-
-class ConfigError(Exception):
-    """Configuration that cannot start the application; the message says what to fix."""
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     stale_after_s: int = Field(3 * 3600, ge=60, description="A unit without a successful collection for longer is stale")
     max_unit_failures_logged: int = Field(5, ge=0, description="Failing units named in one log line")
     language: str = Field("vi", pattern="^(vi|en)$", description="Default interface language")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="System-health probes: systems, commune URL templates, recipes, thresholds")
 
     @field_validator("province_code", mode="before")
     @classmethod
@@ -143,7 +145,7 @@ def _describe(err: ValidationError) -> str:
         name = ".".join(str(p) for p in problem["loc"]) or "settings"
         field = Settings.model_fields.get(name)
         hint = f" ({field.description})" if field and field.description else ""
-        env_name = f"IOC_{name.upper()}"
+        env_name = f"IOC_{str(problem['loc'][0]).upper()}" if problem["loc"] else "IOC_*"
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(Settings.model_fields))

@@ -53,6 +53,24 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def _room_strings() -> None:
+    """Merge each room's strings (dashboards/strings/<room>.py, a STRINGS dict) into the shared table."""
+    import importlib
+    import pkgutil
+
+    from dashboards import strings
+
+    for module in pkgutil.iter_modules(strings.__path__):
+        room = importlib.import_module(f"dashboards.strings.{module.name}").STRINGS
+        clashes = set(room) & set(STRINGS)
+        if clashes:
+            raise RuntimeError(f"dashboards/strings/{module.name}.py redefines interface strings {sorted(clashes)}")
+        STRINGS.update(room)
+
+
+_room_strings()
+
+
 def normalise_lang(value) -> str:
     """Return a supported language code, falling back to Vietnamese for anything else."""
     if isinstance(value, (list, tuple)):  # ?lang=en&lang=vi arrives as a list

@@ -27,9 +27,12 @@ def floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _read(engine: Engine, query) -> pd.DataFrame:
+def _read(engine: Engine, query, dates: Sequence[str] = ()) -> pd.DataFrame:
     with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+        frame = pd.read_sql(query, connection)
+    for column in dates:  # all-NULL columns come back as object; keep them datetime
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
 
 
 def _scoped(query, systems: Sequence[str] | None, unit_codes: Sequence[str] | None):
@@ -64,7 +67,8 @@ def _occurrences(window, start: dt.datetime, end: dt.datetime):
             yield first, last or end
         return
     length = dt.timedelta(minutes=int(window.duration_min))
-    weekdays = {int(d) for d in str(window.weekdays or "").split(",") if d.strip()}
+    text = window.weekdays if isinstance(window.weekdays, str) else ""
+    weekdays = {int(d) for d in text.split(",") if d.strip()}
     day = max((start - length).date(), first.date())
     while day <= end.date() and (last is None or day <= last.date()):
         begin = dt.datetime.combine(day, first.time())
@@ -92,7 +96,8 @@ def maintenance_occurrences(engine: Engine, start: dt.datetime, end: dt.datetime
 def targets_frame(engine: Engine, systems: Sequence[str] | None = None,
                   unit_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Targets with their per-target state machine columns."""
-    return _read(engine, _scoped(select(health_targets).order_by(health_targets.c.key), systems, unit_codes))
+    return _read(engine, _scoped(select(health_targets).order_by(health_targets.c.key), systems, unit_codes),
+                 dates=("streak_started_at", "state_since", "last_at"))
 
 
 def target_status(engine: Engine, now: dt.datetime, *, slow_ms: float = 3000.0, cert_warn_days: float = 14.0,
@@ -126,7 +131,7 @@ def current_status(engine: Engine, now: dt.datetime, *, slow_ms: float = 3000.0,
     """One row per system: state green/amber/red, since when, targets down/failing, last check, latency."""
     targets = target_status(engine, now, slow_ms=slow_ms, cert_warn_days=cert_warn_days,
                             systems=systems, unit_codes=unit_codes)
-    stored = _read(engine, select(health_systems))
+    stored = _read(engine, select(health_systems), dates=("since", "updated_at"))
     summary = targets.groupby("system").agg(
         targets=("key", "size"), targets_down=("state", lambda s: int((s == "red").sum())),
         targets_amber=("state", lambda s: int((s == "amber").sum())), last_checked=("last_at", "max"),
@@ -203,7 +208,7 @@ def raw_results(engine: Engine, start: dt.datetime, end: dt.datetime,
              .order_by(probe_results.c.target_id, probe_results.c.at))
     if target_ids is not None:
         query = query.where(probe_results.c.target_id.in_(list(target_ids)))
-    frame = _read(engine, query)
+    frame = _read(engine, query, dates=("at",))
     frame["success"] = frame["success"].astype(bool)
     return frame
 
@@ -245,7 +250,7 @@ def incidents(engine: Engine, start: dt.datetime, end: dt.datetime, *, systems: 
              .order_by(table.c.started_at, table.c.id))
     if systems is not None:
         query = query.where(table.c.system.in_(list(systems)))
-    frame = _read(engine, query)
+    frame = _read(engine, query, dates=("started_at", "ended_at"))
     frame["open"] = frame["ended_at"].isna()
     frame["target_count"] = frame["targets"].map(len).astype("int64")
     finish = frame["ended_at"].fillna(pd.Timestamp(now or end))

@@ -81,15 +81,17 @@ def save_target_states(engine: Engine, states: Sequence[Mapping[str, Any]]) -> i
     return _execute_batches(engine, statement, rows)
 
 
-def save_system_states(engine: Engine, states: Mapping[str, str], now: dt.datetime) -> None:
-    """Set each system's state; `since` moves only when the state changes."""
+def save_system_states(engine: Engine, states: Mapping[str, str | tuple[str, dt.datetime]], now: dt.datetime) -> None:
+    """Set each system's state (or (state, since) pair); `since` moves only when the state changes."""
     with engine.begin() as connection:
-        stored = dict(connection.execute(select(health_systems.c.code, health_systems.c.state)).all())
-        since = dict(connection.execute(select(health_systems.c.code, health_systems.c.since)).all())
-        for code, state in states.items():
+        stored = {code: (state, since) for code, state, since in connection.execute(
+            select(health_systems.c.code, health_systems.c.state, health_systems.c.since))}
+        for code, value in states.items():
+            state, since = value if isinstance(value, tuple) else (value, now)
             values = {"state": state, "updated_at": now}
-            if stored.get(code) != state or since.get(code) is None:
-                values["since"] = now
+            previous_state, previous_since = stored.get(code, (None, None))
+            if previous_state != state or previous_since is None:
+                values["since"] = since
             connection.execute(update(health_systems).where(health_systems.c.code == code).values(**values))
 
 

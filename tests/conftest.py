@@ -14,6 +14,8 @@ from store.db import create_store_engine, migrate
 
 POSTGRES_URL = os.environ.get("IOC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+if os.environ.get("IOC_TEST_REQUIRE_POSTGRES") and not POSTGRES_URL:
+    raise RuntimeError("IOC_TEST_REQUIRE_POSTGRES is set but IOC_TEST_DATABASE_URL is not: CI must test PostgreSQL")
 
 
 def make_engine(backend: str, tmp_path):

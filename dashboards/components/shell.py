@@ -6,8 +6,8 @@ from dash import dcc, html
 
 from dashboards.i18n import DEFAULT_LANGUAGE, switch_href, t, with_lang
 
-# Rooms shown in the navigation, in order, by page path -> i18n key; other registered pages follow.
-NAV_KEYS = {"/": "nav_overview"}
+# Rooms appear in the navigation in their register_page `order`, labelled by the i18n key given as
+# register_page(..., nav_key="nav_<room>"); pages without nav_key (e.g. /commune/<code>) are hidden.
 
 
 def shell(province_name: str) -> html.Div:
@@ -32,14 +32,10 @@ def shell(province_name: str) -> html.Div:
 def nav_links(pathname: str | None, lang: str) -> list:
     """One link per registered page, the current one marked, keeping the language."""
     links = []
-    for page in sorted(dash.page_registry.values(), key=_nav_order):
+    rooms = [p for p in dash.page_registry.values() if p.get("nav_key")]
+    for page in sorted(rooms, key=lambda p: (p.get("order") or 0, p["path"])):
         path = page["relative_path"]
-        name = t(NAV_KEYS[page["path"]], lang) if page["path"] in NAV_KEYS else page["name"]
+        name = t(page["nav_key"], lang)
         active = "nav-link active" if path == (pathname or "/") else "nav-link"
         links.append(dcc.Link(name, href=with_lang(path, lang), className=active))
     return links
-
-
-def _nav_order(page: dict) -> tuple[int, str]:
-    order = list(NAV_KEYS)
-    return (order.index(page["path"]) if page["path"] in order else len(order), page["path"])

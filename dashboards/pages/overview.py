@@ -15,7 +15,7 @@ from dashboards.i18n import label, normalise_lang, t
 from kpis.definitions import KPI_BY_KEY, KPIS
 from kpis.ranking import best_and_worst
 
-dash.register_page(__name__, path="/", name="Tổng quan", title="Tổng quan — IOC", order=0)
+dash.register_page(__name__, path="/", name="Tổng quan", title="Tổng quan — IOC", order=0, nav_key="nav_overview")
 
 PREFIX = "overview"
 PERIOD = f"{PREFIX}-period"

@@ -1,0 +1,1 @@
+"""System-health monitoring: targets from configuration, probe rounds, incidents, demo endpoints."""
