@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -72,6 +73,24 @@ def backfill(coordinator, now: dt.datetime | None = None) -> None:
     log.info("backfill done: %s fact rows written, %s units failed", f"{rows:,}", failed)
 
 
+def start_health_probes(settings: Settings, engine, scheduler, stack, demo: bool) -> None:
+    """Probe the configured systems and communes; the demo probes simulated endpoints on 127.0.0.1."""
+    from collectors.health.demo import demo_system_servers
+    from collectors.health.scheduler import ProbeScheduler
+    from collectors.health.targets import build_targets
+    from geo import registry
+
+    health = settings.health
+    if demo and not health.systems and not health.communes:
+        health = stack.enter_context(demo_system_servers(settings.simulator_seed))
+    targets = build_targets(health, registry.communes(settings.province_code))
+    if not targets:
+        log.info("no systems or commune probe targets configured (settings.health); health probes are off")
+        return
+    ProbeScheduler(engine, health, targets).add_job(scheduler)
+    log.info("probing %s system and commune targets", len(targets))
+
+
 def create_web_app(settings: Settings, engine):
     from dashboards.app import create_app
 
@@ -96,11 +115,11 @@ def run_demo(args: argparse.Namespace) -> int:
     engine = open_store(settings)
     coordinator = build_coordinator(settings, engine)
     backfill(coordinator)
-    scheduler = start_scheduler(coordinator, settings.collection_interval_s)
-    try:
+    with contextlib.ExitStack() as stack:
+        scheduler = start_scheduler(coordinator, settings.collection_interval_s)
+        stack.callback(scheduler.shutdown, wait=False)
+        start_health_probes(settings, engine, scheduler, stack, demo=True)
         return _serve(settings, engine)
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 @command("serve", "Web app only; the collector runs elsewhere (python app.py collect)")
@@ -126,13 +145,16 @@ def run_collect(args: argparse.Namespace) -> int:
     engine = open_store(settings)
     coordinator = build_coordinator(settings, engine)
     backfill(coordinator)
-    scheduler = start_scheduler(coordinator, settings.collection_interval_s)
-    log.info("collecting every %s s; Ctrl+C to stop", settings.collection_interval_s)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        scheduler.shutdown(wait=True)
+    with contextlib.ExitStack() as stack:
+        scheduler = start_scheduler(coordinator, settings.collection_interval_s)
+        stack.callback(scheduler.shutdown, wait=True)
+        start_health_probes(settings, engine, scheduler, stack, demo=False)
+        log.info("collecting every %s s; Ctrl+C to stop", settings.collection_interval_s)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 
