@@ -109,3 +109,16 @@ def test_validation_quarantines_bad_rows(engine):
 
     summary = run_collection(engine, Broken(2025), CODES[:1], dt.date(2025, 7, 1), dt.date(2025, 7, 2), NOW)
     assert summary.rows_quarantined == 2 and summary.rows_written == 14
+
+
+def test_scheduler_runs_one_job_without_overlap_and_coalesces(engine):
+    from collectors.scheduler import JOB_ID, start_scheduler
+
+    coordinator = Coordinator(engine, SimulatorSource(2025), CODES[:1], dt.date(2025, 7, 1))
+    scheduler = start_scheduler(coordinator, interval_s=300, jitter_s=3600)
+    try:
+        jobs = scheduler.get_jobs()
+        assert [job.id for job in jobs] == [JOB_ID]
+        assert (jobs[0].max_instances, jobs[0].coalesce, jobs[0].misfire_grace_time) == (1, True, 300)
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,41 @@
+"""The composition root: command line, wiring of store + collector + web app, gunicorn entry point."""
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import app as ioc
+from config.settings import load_settings
+from store import readers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_help_explains_each_command():
+    result = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for name in ("demo", "serve", "collect"):
+        assert name in result.stdout
+
+
+def test_embedded_wiring_backfills_and_serves(tmp_path):
+    settings = load_settings(environ={"IOC_DATA_DIR": str(tmp_path), "IOC_HISTORY_START": "2026-11-01"})
+    engine = ioc.open_store(settings)
+    coordinator = ioc.build_coordinator(settings, engine)
+    now = dt.datetime(2026, 11, 10, 15, 0)
+    assert coordinator.pending_unit_days(now.date()) == 95
+    ioc.backfill(coordinator, now)
+    first, last = readers.data_extent(engine, "75")
+    assert (first, last) == (dt.date(2026, 11, 1), dt.date(2026, 11, 10))
+    assert readers.last_collection(engine) == now
+    web = ioc.create_web_app(settings, engine)
+    response = web.server.test_client().get("/")
+    assert response.status_code == 200 and "Trung tâm điều hành" in response.get_data(as_text=True)
+
+
+def test_gunicorn_entry_point_builds_the_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("IOC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IOC_PROVINCE_CODE", "24")
+    server = ioc.server
+    assert server.test_client().get("/").status_code == 200
+    assert (tmp_path / "ioc.db").exists()
