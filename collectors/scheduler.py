@@ -27,7 +27,8 @@ class Coordinator:
 
     def __init__(self, engine: Engine, source, unit_codes: Sequence[str], history_start: dt.date,
                  clock: Callable[[], dt.datetime] = dt.datetime.now, backfill_days: int = 1000,
-                 on_run: Callable[[RunSummary], None] | None = None):
+                 on_run: Callable[[RunSummary], None] | None = None, concurrency: int = 1,
+                 deadline_s: float | None = None, chunk_size: int = DEFAULT_CHUNK, max_named: int = 5):
         self.engine = engine
         self.source = source
         self.unit_codes = list(unit_codes)
@@ -35,6 +36,10 @@ class Coordinator:
         self.clock = clock
         self.backfill_days = backfill_days
         self.on_run = on_run
+        self.concurrency = concurrency
+        self.deadline_s = deadline_s
+        self.chunk_size = chunk_size
+        self.max_named = max_named
         self.failing: dict[str, str] = {}
 
     def missing_from(self, today: dt.date) -> dict[dt.date, list[str]]:
@@ -57,8 +62,10 @@ class Coordinator:
         summaries = []
         for first_day, codes in sorted(self.missing_from(now.date()).items()):
             long_range = (now.date() - first_day).days > 7
+            chunk = min(BACKFILL_CHUNK, self.chunk_size) if long_range else self.chunk_size
             summary = run_collection(self.engine, self.source, codes, first_day, now.date(), now, trigger,
-                                     chunk_size=BACKFILL_CHUNK if long_range else DEFAULT_CHUNK, progress=progress)
+                                     chunk_size=chunk, progress=progress, concurrency=self.concurrency,
+                                     deadline_s=self.deadline_s)
             self._log_transitions(codes, summary)
             summaries.append(summary)
             if self.on_run:
@@ -70,14 +77,23 @@ class Coordinator:
         return sum(len(codes) for codes in self.missing_from(today).values())
 
     def _log_transitions(self, codes: Sequence[str], summary: RunSummary) -> None:
-        for code in codes:
-            reason = summary.failures.get(code)
-            if reason and code not in self.failing:
-                log.warning("collection from %s failed for unit %s: %s", self.source.name, code, reason)
-                self.failing[code] = reason
-            elif not reason and code in self.failing:
-                log.info("collection from %s recovered for unit %s", self.source.name, code)
+        """One line for units that started failing, one for units that recovered; nothing while steady."""
+        failed = {c: summary.failures[c] for c in codes if c in summary.failures and c not in self.failing}
+        recovered = [c for c in codes if c not in summary.failures and c in self.failing]
+        if failed:
+            log.warning("collection from %s failed for %d unit(s): %s", self.source.name, len(failed),
+                        self._named(failed))
+            self.failing.update(failed)
+        if recovered:
+            log.info("collection from %s recovered for %d unit(s): %s", self.source.name, len(recovered),
+                     self._named(dict.fromkeys(recovered, "")))
+            for code in recovered:
                 del self.failing[code]
+
+    def _named(self, units: dict[str, str]) -> str:
+        shown = [f"{code} ({reason})" if reason else code for code, reason in list(units.items())[: self.max_named]]
+        more = len(units) - len(shown)
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def start_scheduler(coordinator: Coordinator, interval_s: int, jitter_s: float | None = None) -> BackgroundScheduler:

@@ -1,0 +1,1 @@
+"""Transports shared by source adapters: HTTP with bounded retries, file reading, SQL."""
