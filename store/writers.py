@@ -6,6 +6,8 @@ import json
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
+import pyarrow
+import pyarrow.csv as pyarrow_csv
 from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -52,11 +54,18 @@ def _executemany_upsert_sqlite(engine: Engine, frame: pd.DataFrame) -> int:
 
 def _plain_rows(frame: pd.DataFrame) -> list[tuple]:
     """Rows as tuples of Python values: counts as int (a float column of counts would read 7.0), None for NULL."""
-    frame = frame.copy()
-    for column in COUNT_COLUMNS:
-        if column in frame:
-            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    return list(map(tuple, frame.astype(object).where(frame.notna(), None).to_numpy().tolist()))
+    return list(zip(*(_plain_column(frame[c], c in COUNT_COLUMNS) for c in frame.columns)))
+
+
+def _plain_column(series: pd.Series, is_count: bool) -> list:
+    if is_count:
+        series = pd.to_numeric(series)
+        if not series.isna().any():
+            return series.astype("int64").tolist()
+        series = series.astype("Int64")
+    if series.isna().any():
+        return series.astype(object).where(series.notna(), None).tolist()
+    return series.tolist()
 
 
 def _upsert(engine: Engine, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> int:
@@ -73,21 +82,36 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[Mapping[str, Any]], key
 
 
 def _copy_upsert_postgres(engine: Engine, frame: pd.DataFrame) -> int:
-    """COPY into a temporary table, then one INSERT .. ON CONFLICT: the fast path on PostgreSQL."""
+    """COPY (one CSV block) into a temporary table, then one INSERT .. ON CONFLICT: the fast path on PostgreSQL.
+
+    Rows whose values did not change are not rewritten, so re-running a collection costs little.
+    """
     columns = list(FACT_WRITE_COLUMNS)
+    values = [c for c in columns if c not in KEY_COLUMNS and c != "collected_at"]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in KEY_COLUMNS)
-    records = _plain_rows(frame[columns])
+    changed = (f"({', '.join('dossier_facts.' + c for c in values)}) IS DISTINCT FROM "
+               f"({', '.join('EXCLUDED.' + c for c in values)})")
     with engine.begin() as connection:
         cursor = connection.connection.cursor()
         cursor.execute("CREATE TEMP TABLE IF NOT EXISTS facts_incoming (LIKE dossier_facts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        with cursor.copy(f"COPY facts_incoming ({', '.join(columns)}) FROM STDIN") as copy:
-            for record in records:
-                copy.write_row(record)
+        with cursor.copy(f"COPY facts_incoming ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(_csv_block(frame[columns]))
         cursor.execute(
             f"INSERT INTO dossier_facts ({', '.join(columns)}) SELECT {', '.join(columns)} FROM facts_incoming "
-            f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates}"
+            f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates} WHERE {changed}"
         )
-    return len(records)
+    return len(frame)
+
+
+def _csv_block(frame: pd.DataFrame) -> bytes:
+    """The frame as CSV for COPY: counts as integers (never 7.0), NULL as an unquoted empty field."""
+    frame = frame.copy()
+    for column in COUNT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+    sink = pyarrow.BufferOutputStream()
+    pyarrow_csv.write_csv(table, sink, pyarrow_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
 
 
 def start_run(engine: Engine, source: str, trigger: str, started_at: dt.datetime,
