@@ -158,6 +158,100 @@ def run_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feed_server_arguments(parser: argparse.ArgumentParser) -> None:
+    from collectors.feed_server import add_arguments
+
+    add_arguments(parser)
+
+
+@command("feed-server", "Reference feed server: the simulator over HTTP on 127.0.0.1 (OpenAPI at /openapi.json)",
+         _feed_server_arguments)
+def run_feed_server(args: argparse.Namespace) -> int:
+    from collectors.feed_server import serve
+
+    return serve(args)
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="CSV or XLSX file")
+    parser.add_argument("--kind", choices=("dossier", "daily"), help="dossier-level or daily grain (guessed if absent)")
+    parser.add_argument("--source", help="source name stored with the facts (default import_<kind>)")
+    parser.add_argument("--sheet", help="XLSX sheet (default: the first with the expected headers)")
+    parser.add_argument("--encoding", help="CSV encoding (default: BOM, UTF-8, then cp1258)")
+
+
+@command("import", "Import a CSV/XLSX file (dossier-level or daily) and print a summary", _import_arguments)
+def run_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from collectors.base import FatalError
+    from collectors.importer import import_file
+
+    settings = _startup(args)
+    engine = open_store(settings)
+    with tqdm(total=0, desc=f"Nhập {args.file}", unit=" dòng", file=sys.stderr) as bar:
+        def total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+        try:
+            summary = import_file(engine, args.file, args.kind, args.source, args.sheet, args.encoding,
+                                  first_day=settings.history_start, progress=bar.update, total=total)
+        except FatalError as err:
+            print(f"Cannot import {args.file}: {err}", file=sys.stderr)
+            return 2
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _quarantine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=50, help="how many of the newest records")
+    parser.add_argument("--source", help="only this source")
+
+
+@command("quarantine", "List the newest quarantined records with their reason and raw payload", _quarantine_arguments)
+def run_quarantine(args: argparse.Namespace) -> int:
+    from collectors.importer import list_quarantine
+
+    settings = _startup(args)
+    records = list_quarantine(open_store(settings), args.limit, args.source)
+    if records.empty:
+        print("Quarantine is empty.")
+    for row in records.itertuples():
+        print(f"#{row.id} {row.received_at:%Y-%m-%d %H:%M} {row.source} {row.unit_code or '-'} {row.day or '-'}: "
+              f"{row.reason}\n    raw: {str(row.raw)[:300]}")
+    return 0
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboards.exports.cli import add_arguments
+
+    add_arguments(parser)
+
+
+@command("export", "Write Biểu 06 (bieu06-xlsx) or on-time statistics (csv, xlsx) for a period to --out FILE; "
+         "never overwrites an existing FILE unless --force", _export_arguments)
+def run_export(args: argparse.Namespace) -> int:
+    from dashboards.exports.cli import run
+
+    settings = _startup(args)
+    return run(args, settings, open_store(settings))
+
+
+def _users_arguments(parser: argparse.ArgumentParser) -> None:
+    from access.cli import add_arguments
+
+    add_arguments(parser)
+
+
+@command("users", "Manage accounts: users add NAME --role leader|chair|analyst|admin [--unit CODE] | list | "
+         "disable NAME | enable NAME | reset-password NAME (one-time passwords are printed once)", _users_arguments)
+def run_users(args: argparse.Namespace) -> int:
+    from access.cli import run
+
+    settings = _startup(args)
+    return run(args, open_store(settings), settings.province_code)
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,8 +19,10 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
+from config.alerts import AlertsConfig
 from config.errors import ConfigError
 from config.health import HealthConfig
+from config.service_index import ServiceIndexConfig
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 from sqlalchemy.exc import ArgumentError
@@ -51,6 +53,37 @@ class Settings(BaseSettings):
     max_unit_failures_logged: int = Field(5, ge=0, description="Failing units named in one log line")
     language: str = Field("vi", pattern="^(vi|en)$", description="Default interface language")
     health: HealthConfig = Field(default_factory=HealthConfig, description="System-health probes: systems, commune URL templates, recipes, thresholds")
+    service_index: ServiceIndexConfig = Field(default_factory=ServiceIndexConfig, description="Service index (766 groups): weights, saturation thresholds, grade bands, missing-data rule")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Overview alerts: KPI and threshold for communes falling behind, consecutive days, list length")
+    # Access control (access/, dashboards/auth.py). Empty secret_key: generated once into data_dir/secret_key (0600).
+    auth_enabled: bool = Field(True, description="Require a login for every page, callback and download (False only for tests and closed demos)")
+    secret_key: SecretStr = Field(SecretStr(""), description="Key that signs session cookies; empty = generated once and kept in data_dir/secret_key")
+    session_lifetime_s: int = Field(8 * 3600, ge=60, le=30 * 86_400, description="Seconds a login stays valid")
+    login_max_failures: int = Field(5, ge=1, le=100, description="Wrong passwords within login_window_s that lock an account")
+    login_window_s: int = Field(60, ge=1, le=86_400, description="Window (seconds) in which login failures are counted")
+    lockout_s: int = Field(900, ge=1, le=86_400, description="Seconds an account stays locked after too many failures")
+    secure_cookies: bool = Field(False, description="Mark the session cookie Secure (set True when served over https)")
+    sso_header: str = Field("", description="Reverse-proxy header carrying the authenticated user name (empty = single sign-on off)")
+    sso_trusted_proxies: tuple[str, ...] = Field((), description="IP addresses or networks of the proxies whose sso_header is trusted")
+
+    @field_validator("sso_trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network; write e.g. 10.0.0.5 or 10.0.0.0/24") from None
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (or empty to generate one); "
+                             "create one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return value
 
     @field_validator("province_code", mode="before")
     @classmethod
@@ -151,5 +184,6 @@ def _describe(err: ValidationError) -> str:
             allowed = ", ".join(sorted(Settings.model_fields))
             lines.append(f"Unknown setting {name!r}; allowed settings: {allowed}")
         else:
-            lines.append(f"Setting {name} / {env_name}{hint}: {message}; got {problem.get('input')!r}")
+            got = "(hidden)" if field and field.annotation is SecretStr else repr(problem.get("input"))
+            lines.append(f"Setting {name} / {env_name}{hint}: {message}; got {got}")
     return "Invalid configuration:\n  " + "\n  ".join(lines)

@@ -16,8 +16,10 @@ import dash
 from dash import Input, Output
 from flask import Response, abort, send_file
 
-from dashboards import context
+from dashboards import auth, context
+from dashboards.components.kiosk import register_kiosk_callbacks
 from dashboards.components.shell import nav_links, shell
+from dashboards.exports.routes import register_routes as register_export_routes
 from dashboards.i18n import lang_from_search, switch_href, t
 from geo.registry import province as registry_province
 
@@ -42,11 +44,14 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
     )
     geojson_url = _serve_geometry(app, map_geometry)
     topojson_url = _serve_empty_base_map(app)
+    register_export_routes(app)  # /export/download, /export/jobs/<id>
     context.register(app.server, context.AppContext(settings=settings, engine=engine, map_geometry=map_geometry,
                                                     now=now, geojson_url=geojson_url, topojson_url=topojson_url))
     app.layout = shell(province.name)
     _register_shell_callbacks(app, province.name)
+    register_kiosk_callbacks(app)
     _claim_page_callbacks(app)
+    auth.install(app, settings, engine, now)  # login guard, sessions, CSRF, 403 on OutOfScope; last: it primes page layouts
     return app
 
 

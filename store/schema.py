@@ -83,3 +83,4 @@ Index("ix_quarantine_received", quarantine.c.received_at)
 # Tables of other concerns are defined in their own modules on this same metadata.
 from store import health_schema  # noqa: E402,F401  (probe results, rollups, incidents, maintenance)
 from store import collector_schema  # noqa: E402,F401  (dossier-level records of file imports)
+from store import access_schema  # noqa: E402,F401  (users, login failures, audit log)

@@ -19,7 +19,7 @@ def test_help_explains_each_command():
 
 
 def test_embedded_wiring_backfills_and_serves(tmp_path):
-    settings = load_settings(environ={"IOC_DATA_DIR": str(tmp_path), "IOC_HISTORY_START": "2026-11-01"})
+    settings = load_settings(environ={"IOC_DATA_DIR": str(tmp_path), "IOC_HISTORY_START": "2026-11-01", "IOC_AUTH_ENABLED": "false"})
     engine = ioc.open_store(settings)
     coordinator = ioc.build_coordinator(settings, engine)
     now = dt.datetime(2026, 11, 10, 15, 0)
@@ -36,6 +36,7 @@ def test_embedded_wiring_backfills_and_serves(tmp_path):
 def test_gunicorn_entry_point_builds_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("IOC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("IOC_PROVINCE_CODE", "24")
+    monkeypatch.setenv("IOC_AUTH_ENABLED", "false")
     server = ioc.server
     assert server.test_client().get("/").status_code == 200
     assert (tmp_path / "ioc.db").exists()

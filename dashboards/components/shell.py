@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
+from dashboards.components.kiosk import kiosk_components
 from dashboards.i18n import DEFAULT_LANGUAGE, switch_href, t, with_lang
 
 # Rooms appear in the navigation in their register_page `order`, labelled by the i18n key given as
@@ -13,7 +14,7 @@ from dashboards.i18n import DEFAULT_LANGUAGE, switch_href, t, with_lang
 def shell(province_name: str) -> html.Div:
     """Build the app layout around dash.page_container (rendered in Vietnamese; callbacks switch language)."""
     lang = DEFAULT_LANGUAGE
-    return html.Div(className="app", children=[
+    return html.Div(className="app", id="app-root", children=[  # id: kiosk mode restyles it
         dcc.Location(id="app-url", refresh=False),
         html.Header(className="app-header", children=[
             html.Div(className="app-brand", children=[
@@ -26,6 +27,7 @@ def shell(province_name: str) -> html.Div:
         ]),
         html.Main(dash.page_container, className="app-main"),
         html.Footer(t("footer", lang), id="app-footer", className="app-footer"),
+        *kiosk_components(),
     ])
 
 

@@ -25,7 +25,7 @@ def geometry(tmp_path_factory):
 def app(engine, geometry, tmp_path):
     loaders.clear()
     sample.write_sample(engine)
-    yield create_app(load_settings(environ={}, data_dir=tmp_path), engine, geometry, now=lambda: sample.NOW)
+    yield create_app(load_settings(environ={}, data_dir=tmp_path, auth_enabled=False), engine, geometry, now=lambda: sample.NOW)
     loaders.clear()
 
 
@@ -69,7 +69,7 @@ def test_index_loads_nothing_from_outside(app):
 
 
 def test_each_app_owns_its_page_callbacks(engine, geometry, tmp_path):
-    settings = load_settings(environ={}, data_dir=tmp_path)
+    settings = load_settings(environ={}, data_dir=tmp_path, auth_enabled=False)
     first = create_app(settings, engine, geometry)
     second = create_app(settings, engine, geometry)
     for app in (first, second):
@@ -117,7 +117,8 @@ def test_rankings_follow_the_kpi_direction(app, overview):
         best, worst, ranked_by = overview.update_rankings("2025-07-01", "2025-08-27", "overdue_pending", 0, "vi")
     rows = best.children[1].children
     # Fewer overdue is better: Phước Long (0) first, Đồng Xoài (3), then Bình Phước (5).
-    assert [r.children[1].children for r in rows] == ["Phường Phước Long", "Phường Đồng Xoài", "Phường Bình Phước"]
+    assert [r.children[1].children.children for r in rows] == ["Phường Phước Long", "Phường Đồng Xoài", "Phường Bình Phước"]
+    assert rows[0].children[1].children.href == "/commune/25217"  # a name opens the commune's page
     assert [r.children[2].children for r in rows] == ["0", "3", "5"]
     assert ranked_by == "Xếp hạng theo: Quá hạn đang giải quyết"
 
@@ -139,8 +140,10 @@ def test_period_presets(overview):
     assert overview.preset_period("all", history, today) == (history, today)
     assert overview.preset_period("30d", history, dt.date(2025, 7, 10)) == (history, dt.date(2025, 7, 10))
     assert overview.default_period(history, today) == (history, today)
-    with pytest.raises(ValueError, match="expected one of 7d, 30d, month, all"):
-        overview.preset_period("year", history, today)
+    assert overview.preset_period("year", history, today) == (history, today)  # clipped to history start
+    assert overview.preset_period("last_month", history, today) == (history, dt.date(2025, 7, 31))
+    with pytest.raises(ValueError, match="Unknown period preset 'decade'"):
+        overview.preset_period("decade", history, today)
 
 
 def test_freshness_flags_stale_data(overview):
@@ -153,7 +156,7 @@ def test_freshness_flags_stale_data(overview):
 
 
 def test_without_geometry_the_room_still_renders(engine, tmp_path):
-    app = create_app(load_settings(environ={}, data_dir=tmp_path), engine, None, now=lambda: sample.NOW)
+    app = create_app(load_settings(environ={}, data_dir=tmp_path, auth_enabled=False), engine, None, now=lambda: sample.NOW)
     client = app.server.test_client()
     assert client.get("/").status_code == 200
     assert client.get("/geo/75.geojson").status_code == 404
