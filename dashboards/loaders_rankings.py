@@ -1,0 +1,180 @@
+"""Cached loaders of the rankings and commune rooms: service index, rank history, a commune's details.
+
+Like dashboards.loaders, results are cached keyed on the arguments plus the newest collection run
+(so new data invalidates them) and returned as copies. The service-index configuration travels as
+its JSON so that it can be part of the cache key. Reads go through a store.scoped.ScopedReader:
+the rankings table passes the caller's rankings reader (access.scope.current_reader(engine,
+rankings=True): every commune's score and rank), a commune's details the caller's own reader, which
+refuses units outside the scope. The reader is part of every cache key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from config.service_index import ServiceIndexConfig
+from kpis import indicators
+from kpis.change import previous_period
+from kpis.climb import ClimbStep, climb, climb_options
+from kpis.service_index import service_index_frame
+from dashboards.loaders import UNIT_INFO_COLUMNS, Source, data_stamp, units
+from store.scoped import ScopedReader, as_reader
+
+CACHE_SIZE = 128
+COMMUNE_LEVEL = "xa"
+HISTORY_MONTHS = 6
+
+
+def scored_communes(source: Source, province_code: str, start: dt.date, end: dt.date,
+                    config: ServiceIndexConfig) -> pd.DataFrame:
+    """Every commune of the province with its service index over [start, end] and its rank change.
+
+    Units without data keep NaN scores and no rank. `previous_rank` is the rank over the previous
+    period of equal length; `rank_change` = previous_rank - rank (positive = climbed).
+    """
+    reader = as_reader(source, province_code)
+    return _scored(reader, start, end, config.model_dump_json(), True, data_stamp(reader)).copy()
+
+
+def commune_totals(source: Source, province_code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Period totals of the province's communes (one row per commune with data)."""
+    reader = as_reader(source, province_code)
+    return _commune_totals(reader, start, end, data_stamp(reader)).copy()
+
+
+def climb_for(source: Source, province_code: str, start: dt.date, end: dt.date, unit_code: str,
+              config: ServiceIndexConfig, steps: int = 3) -> tuple[list[ClimbStep], list[ClimbStep]]:
+    """The on-time ladder (next `steps` better levels) and the fewest dossiers on each other lever."""
+    reader = as_reader(source, province_code)
+    return _climb(reader, start, end, unit_code, config.model_dump_json(), steps, data_stamp(reader))
+
+
+def rank_history(source: Source, province_code: str, unit_code: str, end: dt.date,
+                 config: ServiceIndexConfig, months: int = HISTORY_MONTHS,
+                 since: dt.date | None = None) -> pd.DataFrame:
+    """The unit's rank, score and number of ranked communes per calendar month up to `end`.
+
+    Months that end before `since` (the start of history) are left out.
+    """
+    reader = as_reader(source, province_code)
+    rows, stamp, config_json = [], data_stamp(reader), config.model_dump_json()
+    for first, last in month_periods(end, months):
+        if since is not None and last < since:
+            continue
+        frame = _scored(reader, first, last, config_json, False, stamp)
+        mine = frame[frame["unit_code"] == unit_code]
+        rank = mine["rank"].iloc[0] if len(mine) else pd.NA
+        rows.append({"month": first, "rank": rank, "score": mine["score"].iloc[0] if len(mine) else np.nan,
+                     "ranked": int(frame["rank"].notna().sum())})
+    return pd.DataFrame(rows, columns=["month", "rank", "score", "ranked"])
+
+
+def month_periods(end: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
+    """The last `months` calendar months up to `end` (the newest one ends at `end`), oldest first."""
+    periods, first = [], end.replace(day=1)
+    for _ in range(months):
+        last = min(end, _month_end(first))
+        periods.append((first, last))
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return periods[::-1]
+
+
+def unit_fields(source: Source, unit_code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The unit's period totals and KPIs by procedure field (OutOfScopeError outside the reader's scope)."""
+    reader = as_reader(source)
+    return _unit_fields(reader, unit_code, start, end, data_stamp(reader)).copy()
+
+
+def unit_daily(source: Source, unit_code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The unit's daily received (online, direct) and Biểu 06 on-time rate of the day."""
+    reader = as_reader(source)
+    return _unit_daily(reader, unit_code, start, end, data_stamp(reader)).copy()
+
+
+def unit_systems(source: Source, unit_code: str, now: dt.datetime, slow_ms: float = 3000.0,
+                 cert_warn_days: float = 14.0) -> pd.DataFrame:
+    """The commune's own monitored targets (not the provincial ones): state and uptime windows."""
+    reader = as_reader(source)
+    status = reader.target_status(now, slow_ms=slow_ms, cert_warn_days=cert_warn_days, unit_codes=[unit_code])
+    status = status[status["unit_code"] == unit_code]
+    uptime = reader.uptime_table(now, by="target", unit_codes=[unit_code])
+    uptime = uptime[uptime["unit_code"] == unit_code][["key", "uptime_24h", "uptime_7d", "uptime_30d"]]
+    return status.merge(uptime, on="key", how="left").reset_index(drop=True)
+
+
+def clear() -> None:
+    """Drop every cached result."""
+    for cached in (_scored, _commune_totals, _climb, _unit_fields, _unit_daily):
+        cached.cache_clear()
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _commune_totals(reader: ScopedReader, start, end, stamp) -> pd.DataFrame:
+    totals = reader.period_totals(start, end, group_by=("unit_code",))
+    communes = units(reader, reader.scope.province_code)
+    codes = set(communes.loc[communes["level"] == COMMUNE_LEVEL, "code"])
+    return totals[totals["unit_code"].isin(codes)].reset_index(drop=True)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _scored(reader: ScopedReader, start, end, config_json, with_previous, stamp) -> pd.DataFrame:
+    config = ServiceIndexConfig.model_validate_json(config_json)
+    current = _with_kpis(_commune_totals(reader, start, end, stamp), config)
+    before = (_commune_totals(reader, *previous_period(start, end), stamp) if with_previous
+              else _commune_totals(reader, start, end, stamp).iloc[0:0])
+    previous = service_index_frame(before, config)[["unit_code", "rank", "score"]]
+    previous = previous.rename(columns={"rank": "previous_rank", "score": "previous_score"})
+    info = units(reader, reader.scope.province_code)
+    info = info[info["level"] == COMMUNE_LEVEL][UNIT_INFO_COLUMNS].rename(columns={"code": "unit_code"})
+    frame = info.merge(current, on="unit_code", how="left").merge(previous, on="unit_code", how="left")
+    frame["rank"] = frame["rank"].astype("Int64")
+    frame["previous_rank"] = frame["previous_rank"].astype("Int64")
+    frame["rank_change"] = (frame["previous_rank"] - frame["rank"]).astype("Int64")
+    return frame.reset_index(drop=True)
+
+
+def _with_kpis(totals: pd.DataFrame, config: ServiceIndexConfig) -> pd.DataFrame:
+    scored = service_index_frame(totals, config)
+    derived = indicators.with_indicators(totals)[["unit_code", "received", "resolved", "on_time_766",
+                                                  "on_time_bieu06", "online_share", "overdue_pending"]]
+    return scored.merge(derived, on="unit_code", how="left")
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _climb(reader: ScopedReader, start, end, unit_code, config_json, steps, stamp):
+    config = ServiceIndexConfig.model_validate_json(config_json)
+    totals = _commune_totals(reader, start, end, stamp)
+    if unit_code not in set(totals["unit_code"]):
+        return [], []
+    ladder = climb(totals, unit_code, config, "on_time", steps=steps)
+    others = [step for step in climb_options(totals, unit_code, config) if step.lever != "on_time"]
+    return ladder, others
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _unit_fields(reader: ScopedReader, unit_code, start, end, stamp) -> pd.DataFrame:
+    totals = reader.period_totals(start, end, unit_codes=[unit_code], group_by=("field",))
+    return indicators.with_indicators(totals)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _unit_daily(reader: ScopedReader, unit_code, start, end, stamp) -> pd.DataFrame:
+    daily = reader.daily_totals(start, end, unit_codes=[unit_code])
+    daily["carried_over"] = np.nan
+    frame = daily[["day", "received_online", "received_direct"]].copy()
+    frame["on_time_bieu06"] = indicators.on_time_rate_bieu06(daily) if len(daily) else pd.Series(dtype="float64")
+    return frame.reset_index(drop=True)
+
+
+def _month_end(first: dt.date) -> dt.date:
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+__all__: Sequence[str] = ("scored_communes", "commune_totals", "climb_for", "rank_history", "month_periods",
+                          "unit_fields", "unit_daily", "unit_systems", "clear")

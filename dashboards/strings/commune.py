@@ -1,0 +1,73 @@
+"""Interface strings of the commune room (/commune/<code>) and its printable scorecard."""
+from __future__ import annotations
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "commune_not_found": ("Không tìm thấy xã, phường, đặc khu có mã {code} trong tỉnh.",
+                          "No commune, ward or special zone with code {code} in this province."),
+    "commune_back": ("← Bảng xếp hạng", "← Rankings"),
+    "commune_print": ("In phiếu điểm", "Print scorecard"),
+    "commune_scorecard": ("Phiếu điểm chỉ số phục vụ", "Service index scorecard"),
+    "commune_score": ("Điểm (thang 100)", "Score (of 100)"),
+    "commune_points": ("Điểm đạt / tối đa", "Points / available"),
+    "commune_rank": ("Xếp hạng", "Rank"),
+    "commune_rank_of": ("{rank}/{total}", "{rank} of {total}"),
+    "commune_grade": ("Xếp loại", "Grade"),
+    "commune_change": ("So với kỳ trước", "vs previous period"),
+    "commune_no_score": ("Chưa có điểm: không có dữ liệu trong kỳ", "No score: no data in the period"),
+    "commune_kpis_title": ("Chỉ tiêu so với trung vị tỉnh và xã tốt nhất",
+                           "Indicators against the province median and the best commune"),
+    "commune_col_kpi": ("Chỉ tiêu", "Indicator"),
+    "commune_col_this": ("Đơn vị", "This unit"),
+    "commune_col_median": ("Trung vị tỉnh", "Province median"),
+    "commune_col_best": ("Tốt nhất", "Best"),
+    "commune_service_index": ("Chỉ số phục vụ (thang 100)", "Service index (of 100)"),
+    "commune_components_title": ("Chỉ số theo thành phần và điểm bị mất", "Index by component and points lost"),
+    "commune_col_group": ("Nhóm", "Group"),
+    "commune_col_component": ("Thành phần", "Component"),
+    "commune_col_share": ("Tỷ lệ", "Share"),
+    "commune_col_points": ("Điểm đạt / tối đa", "Points / weight"),
+    "commune_col_lost": ("Điểm bị mất", "Points lost"),
+    "commune_no_data": ("không có dữ liệu", "no data"),
+    "commune_climb_title": ("Để lên hạng", "What it takes to climb"),
+    "commune_climb_on_time": (
+        "Giải quyết đúng hạn thêm {n} hồ sơ trong kỳ (hồ sơ quá hạn được giải quyết đúng hạn) sẽ cộng {points} điểm "
+        "(+{score} điểm thang 100) và đưa đơn vị từ hạng {rank} lên hạng {new_rank}.",
+        "{n} more dossiers resolved on time in the period (overdue ones resolved on time) would add {points} points "
+        "(+{score} on the 100 scale) and move you from rank {rank} to rank {new_rank}."),
+    "commune_climb_online": (
+        "Thêm {n} hồ sơ nộp trực tuyến thay vì trực tiếp: +{points} điểm, từ hạng {rank} lên hạng {new_rank}.",
+        "{n} more dossiers submitted online instead of in person: +{points} points, rank {rank} to {new_rank}."),
+    "commune_climb_paid_online": (
+        "Thêm {n} hồ sơ thanh toán trực tuyến: +{points} điểm, từ hạng {rank} lên hạng {new_rank}.",
+        "{n} more dossiers paid online: +{points} points, rank {rank} to {new_rank}."),
+    "commune_climb_digitised": (
+        "Số hóa thêm {n} hồ sơ: +{points} điểm, từ hạng {rank} lên hạng {new_rank}.",
+        "{n} more dossiers digitised: +{points} points, rank {rank} to {new_rank}."),
+    "commune_climb_e_result": (
+        "Trả kết quả điện tử thêm {n} hồ sơ: +{points} điểm, từ hạng {rank} lên hạng {new_rank}.",
+        "{n} more electronic results: +{points} points, rank {rank} to {new_rank}."),
+    "commune_climb_other": ("Các cách khác để vượt đơn vị xếp trên:", "Other ways to pass the next unit:"),
+    "commune_climb_top": ("Đơn vị đang đứng đầu tỉnh.", "This unit ranks first in the province."),
+    "commune_climb_none": ("Chỉ giải quyết đúng hạn các hồ sơ còn lại thì chưa đủ để vượt đơn vị xếp trên trong kỳ này.",
+                           "Resolving the remaining dossiers on time would not be enough to pass the next unit "
+                           "in this period."),
+    "commune_climb_no_score": ("Chưa có điểm nên chưa tính được.", "No score yet, so nothing to compute."),
+    "commune_history_title": ("Thứ hạng theo tháng", "Rank by month"),
+    "commune_history_rank": ("Hạng", "Rank"),
+    "commune_trend_title": ("Diễn biến theo ngày", "Daily trend"),
+    "commune_fields_title": ("Theo lĩnh vực thủ tục", "By procedure field"),
+    "commune_col_field": ("Lĩnh vực", "Field"),
+    "commune_systems_title": ("Tình trạng hệ thống của đơn vị", "The unit's systems"),
+    "commune_systems_none": ("Chưa có hệ thống nào của đơn vị được giám sát.",
+                             "None of the unit's systems is monitored yet."),
+    "commune_col_system": ("Hệ thống", "System"),
+    "commune_col_state": ("Trạng thái", "State"),
+    "commune_col_last": ("Kiểm tra lần cuối", "Last check"),
+    "commune_col_uptime_24h": ("Sẵn sàng 24 giờ", "Uptime 24 h"),
+    "commune_col_uptime_7d": ("Sẵn sàng 7 ngày", "Uptime 7 days"),
+    "commune_col_uptime_30d": ("Sẵn sàng 30 ngày", "Uptime 30 days"),
+    "commune_state_green": ("● Hoạt động", "● Up"),
+    "commune_state_amber": ("▲ Cảnh báo", "▲ Warning"),
+    "commune_state_red": ("✖ Gián đoạn", "✖ Down"),
+    "commune_printed_for": ("Phiếu điểm kỳ {start} – {end}", "Scorecard for {start} – {end}"),
+}
