@@ -117,61 +117,6 @@ def _reasons(checks: list[tuple[np.ndarray, str]], size: int, index: pd.Index) -
     return pd.Series(reasons, index=index, dtype=object)
 
 
-def _identity_problems(frame: pd.DataFrame, clean: pd.Series) -> pd.Series:
-    """Day-to-day identities, checked where yesterday's row of the same unit and field is in the batch."""
-    problems = pd.Series("", index=frame.index, dtype=object)
-    rows = frame.loc[clean]
-    if rows.empty:
-        return problems
-    numbers = rows[RECEIVED + RESOLVED + OPEN].apply(pd.to_numeric).astype("int64")
-    keys = rows["unit_code"].astype(str) + "|" + rows["field"].astype(str) + "|" + rows["source"].astype(str)
-    days = pd.to_datetime(rows["day"])
-    order = np.lexsort((days.to_numpy(), keys.to_numpy()))
-    index = rows.index[order]
-    keys, days, numbers = keys.loc[index], days.loc[index], numbers.loc[index]
-    follows = (keys.eq(keys.shift())) & (days - days.shift() == pd.Timedelta(days=1))
-    opened = numbers[OPEN].sum(axis=1)
-    before = opened.shift().where(follows)
-    received, resolved = numbers[RECEIVED].sum(axis=1), numbers[RESOLVED].sum(axis=1)
-    too_many = follows & (resolved > before + received)
-    drift = follows & (opened != before + received - resolved)
-    problems.loc[index[too_many.to_numpy()]] += "resolved exceeds the workload (open the day before + received)"
-    message = "open dossiers do not carry over (open the day before + received - resolved)"
-    problems.loc[index[drift.to_numpy()]] = _join(problems.loc[index[drift.to_numpy()]], message)
-    return problems
-
-
-def _join(left: pd.Series, right) -> pd.Series:
-    right = pd.Series(right, index=left.index) if not isinstance(right, pd.Series) else right
-    both = (left.str.len() > 0) & (right.str.len() > 0)
-    return (left + np.where(both, "; ", "") + right).astype(object)
-
-
-def _row_problems(frame: pd.DataFrame, request: FetchRequest) -> pd.Series:
-    problems = pd.Series([""] * len(frame), index=frame.index, dtype=object)
-
-    def flag(mask, message):
-        mask = pd.Series(mask, index=frame.index).fillna(True).astype(bool)
-        problems[mask] = problems[mask] + message + "; "
-
-    wanted = set(request.unit_codes)
-    flag(~frame.unit_code.astype(str).isin(wanted), "unit code not requested or unknown")
-    days = pd.to_datetime(frame.day, errors="coerce").dt.date
-    flag(days.isna(), "day is not a date")
-    flag(~days.between(request.first_day, request.last_day), f"day outside {request.first_day}..{request.last_day}")
-    flag(~frame.field.isin(list(FIELDS_BY_CODE)), f"unknown procedure field (known: {', '.join(FIELDS_BY_CODE)})")
-    for column in COUNT_COLUMNS:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        optional = column not in FLOW_COLUMNS + STOCK_COLUMNS
-        not_number = values.isna() & (frame[column].notna() if optional else True)
-        flag(not_number, f"{column} is not a number")
-        flag(values.notna() & ((values < 0) | (values % 1 != 0)), f"{column} must be a whole number >= 0")
-    numbers = frame[list(STOCK_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    flag(numbers.nearly_due > numbers.pending_on_time, "nearly_due exceeds pending_on_time")
-    frame["day"] = days
-    return problems.str.rstrip("; ")
-
-
 def _drop_duplicate_keys(good: pd.DataFrame, rejected: list[Rejected], raw: pd.Series | None) -> pd.DataFrame:
     duplicated = good.duplicated(list(KEY_COLUMNS), keep="last")
     for index, row in good.loc[duplicated].iterrows():
