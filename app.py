@@ -66,7 +66,8 @@ def backfill(coordinator, now: dt.datetime | None = None) -> None:
 
     now = now or dt.datetime.now()
     units = coordinator.pending_unit_days(now.date())
-    with tqdm(total=units, desc="Nạp dữ liệu từ 01/07/2025 (backfill)", unit=" xã", file=sys.stderr) as bar:
+    since = coordinator.history_start.strftime("%d/%m/%Y")
+    with tqdm(total=units, desc=f"Nạp dữ liệu từ {since} (backfill)", unit=" xã", file=sys.stderr) as bar:
         summaries = coordinator.run_once(now, trigger="backfill", progress=bar.update)
     rows = sum(s.rows_written for s in summaries)
     failed = sum(len(s.failures) for s in summaries)
@@ -109,17 +110,52 @@ def _startup(args: argparse.Namespace) -> Settings:
 
 @command("demo", "Embedded demo (the default): backfill, collect every few minutes and serve the web app")
 def run_demo(args: argparse.Namespace) -> int:
-    from collectors.scheduler import start_scheduler
+    from access.users import ensure_demo_accounts
+    from dashboards.cache import invalidate
 
     settings = _startup(args)
     engine = open_store(settings)
-    coordinator = build_coordinator(settings, engine)
-    backfill(coordinator)
+    print_demo_accounts(ensure_demo_accounts(engine, settings.province_code, dt.datetime.now()))
     with contextlib.ExitStack() as stack:
-        scheduler = start_scheduler(coordinator, settings.collection_interval_s)
-        stack.callback(scheduler.shutdown, wait=False)
-        start_health_probes(settings, engine, scheduler, stack, demo=True)
+        # Same process as the web app: each finished run clears the loader caches at once.
+        start_collection(settings, engine, stack, demo=True, on_run=invalidate)
         return _serve(settings, engine)
+
+
+def start_collection(settings: Settings, engine, stack: contextlib.ExitStack, demo: bool, on_run=None) -> None:
+    """Backfill what is missing, then collect and probe on schedule until the stack closes.
+
+    The history is backfilled in process (the fastest path); the demo's live collection then goes
+    over real HTTP to the embedded reference feed server, like a province's own system would.
+    """
+    from collectors.scheduler import start_scheduler
+    from collectors.sources.feed import feed_source, start_embedded_feed
+
+    coordinator = build_coordinator(settings, engine, on_run=on_run)
+    backfill(coordinator)
+    if demo:
+        feed = start_embedded_feed(settings.simulator_seed, settings.history_start, settings.province_code)
+        stack.callback(feed.stop)
+        coordinator.source = feed_source(feed.url)
+        log.info("live figures come from the commune feed at %s", feed.url)
+    scheduler = start_scheduler(coordinator, settings.collection_interval_s)
+    stack.callback(scheduler.shutdown, wait=False)
+    start_health_probes(settings, engine, scheduler, stack, demo=demo)
+
+
+def print_demo_accounts(created: dict[str, str], out=None) -> None:
+    """Print the demo accounts' one-time passwords once (they are stored only as hashes)."""
+    if not created:
+        return
+    out = out or sys.stdout
+    line = "=" * 72
+    print(line, file=out)
+    print("Tài khoản demo / Demo accounts — mật khẩu dùng một lần, chỉ hiện lần này, phải đổi khi đăng nhập lần đầu",
+          file=out)
+    print("(one-time passwords, shown only now; each must be changed at first sign-in)", file=out)
+    for username, secret in created.items():
+        print(f"  {username:<10} {secret}", file=out)
+    print(line, file=out)
 
 
 @command("serve", "Web app only; the collector runs elsewhere (python app.py collect)")
@@ -139,16 +175,10 @@ def _serve(settings: Settings, engine) -> int:
 def run_collect(args: argparse.Namespace) -> int:
     import time
 
-    from collectors.scheduler import start_scheduler
-
     settings = _startup(args)
     engine = open_store(settings)
-    coordinator = build_coordinator(settings, engine)
-    backfill(coordinator)
     with contextlib.ExitStack() as stack:
-        scheduler = start_scheduler(coordinator, settings.collection_interval_s)
-        stack.callback(scheduler.shutdown, wait=True)
-        start_health_probes(settings, engine, scheduler, stack, demo=False)
+        start_collection(settings, engine, stack, demo=False)
         log.info("collecting every %s s; Ctrl+C to stop", settings.collection_interval_s)
         try:
             while True:

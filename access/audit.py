@@ -12,7 +12,8 @@ from store.access_schema import audit_log
 
 COLUMNS = ["at", "actor", "action", "target", "detail", "ip"]
 ACTIONS = ("login_ok", "login_failed", "login_locked", "lockout", "logout", "password_changed",
-           "export", "user_add", "user_disable", "user_enable", "user_reset_password", "forbidden")
+           "export", "user_add", "user_disable", "user_enable", "user_reset_password", "forbidden",
+           "maintenance_add", "maintenance_delete")
 
 
 def record(engine: Engine, now: dt.datetime, actor: str, action: str, target: str = "",

@@ -5,10 +5,10 @@ administer". Web requests get theirs from the login guard (dashboards/auth.py pu
 code without a request (CLI, collector, scripts) must pass one explicitly. Deny by default: a
 request whose guard set no scope has none, and asking for it raises OutOfScope (HTTP 403).
 
-Phase 2 hook for readers and loaders::
+Readers and loaders go through a store.scoped.ScopedReader built from it::
 
-    scope = current_scope()
-    frame = readers.period_totals(engine, start, end, **scope.reader_filter(requested_units))
+    reader = current_reader(app.engine)              # or rankings=True for the rankings table only
+    frame = reader.period_totals(start, end, unit_codes=requested_units)   # filtered in SQL
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from sqlalchemy import false, true
+
+from store.scoped import DataScope, OutOfScopeError, ScopedReader
 
 ROLES = ("leader", "chair", "analyst", "admin")
 ROLE_LABELS = {  # (Vietnamese, English)
@@ -26,12 +28,18 @@ ROLE_LABELS = {  # (Vietnamese, English)
     "open": ("Không đăng nhập (đăng nhập đã tắt)", "No login (authentication off)"),
     "none": ("Không có quyền", "No access"),
 }
+DATA_ROLES = ("leader", "chair", "analyst", "open")     # roles that read dossier figures (nav of data rooms)
+EXPORT_ROLES = ("leader", "chair", "analyst", "open")   # roles whose scope may export
 G_KEY = "ioc_scope"
 DEFAULT_SCOPE_KEY = "ioc_default_scope"   # Flask extension key; set only when authentication is off
 
 
-class OutOfScope(Exception):
-    """The caller asked for data outside its scope; the web layer answers 403."""
+class OutOfScope(OutOfScopeError):
+    """The caller asked for data outside its scope; the web layer answers 403.
+
+    A subclass of the store's OutOfScopeError, so one 403 handler covers refusals raised by
+    access checks and by the data layer (store.scoped.ScopedReader) alike.
+    """
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,10 @@ class Scope:
             return replace(self, unit_codes=None, can_export=False)
         return self
 
+    def data_scope(self) -> DataScope:
+        """The store-level scope the readers filter by (store.scoped.DataScope)."""
+        return DataScope(self.province_code, self.unit_codes)
+
     def describe(self) -> str:
         """A short description for error messages and the audit log."""
         who = self.username or self.role
@@ -151,6 +163,12 @@ def current_scope() -> Scope:
     if scope is None:
         raise OutOfScope("this request carries no access scope (not logged in)")
     return scope
+
+
+def current_reader(engine, *, rankings: bool = False) -> ScopedReader:
+    """A ScopedReader over `engine` for the current request's scope (the rankings table's widened one if asked)."""
+    scope = current_scope()
+    return ScopedReader(engine, (scope.for_rankings() if rankings else scope).data_scope())
 
 
 def set_current_scope(scope: Scope) -> None:

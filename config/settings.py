@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Mark the session cookie Secure (set True when served over https)")
     sso_header: str = Field("", description="Reverse-proxy header carrying the authenticated user name (empty = single sign-on off)")
     sso_trusted_proxies: tuple[str, ...] = Field((), description="IP addresses or networks of the proxies whose sso_header is trusted")
+    redis_url: str = Field("", description="Redis URL (redis:// or rediss://) of the cache shared by all web workers; empty = a cache per worker")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must start with redis:// or rediss://, e.g. redis://127.0.0.1:6379/0 (or be empty)")
+        return value
 
     @field_validator("sso_trusted_proxies")
     @classmethod

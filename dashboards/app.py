@@ -7,16 +7,21 @@ application gunicorn serves. The map geometry is a static GeoJSON file served on
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Callable
 
 import dash
 from dash import Input, Output
-from flask import Response, abort, send_file
+from flask import Response, abort, request, send_file
 
+from access.scope import current_scope
 from dashboards import auth, context
+from dashboards.cache import init_cache
 from dashboards.components.kiosk import register_kiosk_callbacks
 from dashboards.components.shell import nav_links, shell
 from dashboards.exports.routes import register_routes as register_export_routes
@@ -47,6 +52,7 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
     register_export_routes(app)  # /export/download, /export/jobs/<id>
     context.register(app.server, context.AppContext(settings=settings, engine=engine, map_geometry=map_geometry,
                                                     now=now, geojson_url=geojson_url, topojson_url=topojson_url))
+    init_cache(app.server, settings)  # loaders' results: Redis when settings.redis_url, else in this process
     app.layout = shell(province.name)
     _register_shell_callbacks(app, province.name)
     register_kiosk_callbacks(app)
@@ -58,13 +64,18 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
 def _serve_geometry(app: dash.Dash, map_geometry) -> str | None:
     """Add the /geo/<province>.geojson route; return the versioned URL the figures use (None: no map)."""
     path, etag = _geometry_file(map_geometry)
+    compressed = _gzipped(path) if path is not None else None
 
     def geojson(province: str):
         # Without geometry the route still answers 404 rather than falling through to the page router.
         if path is None or province != map_geometry.province_code:
             abort(404)
-        response = send_file(path, mimetype="application/geo+json", etag=etag, conditional=True,
-                             max_age=GEOJSON_MAX_AGE_S)
+        as_gzip = compressed is not None and request.accept_encodings.quality("gzip") > 0
+        response = send_file(compressed if as_gzip else path, mimetype="application/geo+json",
+                             etag=f"{etag}-gz" if as_gzip else etag, conditional=True, max_age=GEOJSON_MAX_AGE_S)
+        if as_gzip:
+            response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
         response.cache_control.immutable = True
         return response
 
@@ -81,6 +92,21 @@ def _geometry_file(map_geometry) -> tuple[Path | None, str | None]:
     if not path.is_file():
         raise FileNotFoundError(f"Map geometry file {path} does not exist; rebuild it with geo.maps.build_map_geometry")
     return path, hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+
+
+def _gzipped(path: Path) -> Path | None:
+    """The geometry gzip-compressed once, next to it (rewritten when older than the file); None if unwritable."""
+    target = path.with_name(path.name + ".gz")
+    try:
+        if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
+            # Write aside, then rename: gunicorn workers starting together never read half a file.
+            partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+            partial.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+            os.replace(partial, target)
+    except OSError as err:
+        logging.getLogger(__name__).warning("cannot write %s (%s); the map geometry is sent uncompressed", target, err)
+        return None
+    return target
 
 
 def _serve_empty_base_map(app: dash.Dash) -> str:
@@ -106,7 +132,8 @@ def _register_shell_callbacks(app: dash.Dash, province_name: str) -> None:
         lang = lang_from_search(search)
         page_path = app.strip_relative_path(pathname or "/")
         return (t("app_title", lang), t("app_subtitle", lang, province=province_name),
-                nav_links(app.get_relative_path("/" + (page_path or "")), lang), t("switch_language", lang),
+                nav_links(app.get_relative_path("/" + (page_path or "")), lang, current_scope().role),
+                t("switch_language", lang),
                 switch_href(pathname, search), t("switch_language_title", lang), t("footer", lang))
 
 

@@ -16,12 +16,16 @@
   preflight (which this app never grants), the SameSite=Lax cookie is not sent on cross-site
   POSTs, and on top of both the guard requires an Origin (or Referer) naming this host on every
   state-changing request that is not a token-carrying form.
-- access.scope.OutOfScope anywhere in a request becomes HTTP 403.
+- access.scope.OutOfScope (and the data layer's store.scoped.OutOfScopeError) anywhere in a
+  request becomes HTTP 403. Pages whose path names a unit (register_page(..., scope_check=f)) are
+  checked here too, so /commune/<other> is refused before any HTML is served.
+- Request bodies are capped (MAX_CONTENT_LENGTH): larger ones get 413 before any parsing.
 """
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import re
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlencode, urlsplit
@@ -30,16 +34,18 @@ from flask import Response, g, jsonify, redirect, request, session
 from markupsafe import escape
 
 from access import audit
-from access.scope import DEFAULT_SCOPE_KEY, ROLE_LABELS, OutOfScope, empty_scope, open_scope, set_current_scope
+from access.scope import DEFAULT_SCOPE_KEY, ROLE_LABELS, empty_scope, open_scope, set_current_scope
 from access.secret import session_secret
 from access.sso import trusted_username
+from store.scoped import OutOfScopeError
 from access.users import LoginPolicy, User, UserError, authenticate, change_password, get_user, get_user_by_id
 
 EXTENSION_KEY = "ioc_auth"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FORM_PATHS = ("login", "logout", "change-password")   # carry their own CSRF token
 PUBLIC_PREFIXES = ("_dash-component-suites/", "assets/", "static/", "_favicon.ico", "login", "logout")
-API_PREFIXES = ("_dash-", "geo/", "download", "export", "api/")
+API_PREFIXES = ("_dash-", "geo/", "download", "export/", "api/")  # "export/": the /export page itself redirects
+MAX_BODY_BYTES = 2 * 1024 * 1024   # callbacks and forms are small; anything bigger is refused with 413
 
 STRINGS: dict[str, tuple[str, str]] = {
     "title": ("Đăng nhập — Trung tâm điều hành thông minh", "Sign in — Intelligent Operations Centre"),
@@ -94,11 +100,15 @@ def install(app, settings, engine, now: Callable[[], dt.datetime] = dt.datetime.
         SESSION_COOKIE_NAME="ioc_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime_s),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
     )
     state = AuthState(settings, engine, now, LoginPolicy.from_settings(settings), app.config.routes_pathname_prefix)
     server.extensions[EXTENSION_KEY] = state
-    server.register_error_handler(OutOfScope, _forbidden)
+    server.register_error_handler(OutOfScopeError, _forbidden)  # OutOfScope is a subclass
+    server.register_error_handler(ValueError, _bad_input)
     hooks = server.before_request_funcs.setdefault(None, [])
+    if settings.auth_enabled:
+        _register_user_box(app)
     _prime_first_request_hooks(server, hooks, settings.province_code)
     if not settings.auth_enabled:
         server.extensions[DEFAULT_SCOPE_KEY] = open_scope(settings.province_code)
@@ -121,6 +131,25 @@ def _prime_first_request_hooks(server, hooks, province_code: str) -> None:
         set_current_scope(empty_scope(province_code))
         for hook in list(hooks):
             hook()
+
+
+def _register_user_box(app) -> None:
+    """Fill the header's user box (components.shell: id app-user) with the name, role and a logout link."""
+    from dash import Input, Output, html
+
+    from dashboards.i18n import lang_from_search, t
+
+    @app.callback(Output("app-user", "children"), Input("app-url", "pathname"), Input("app-url", "search"))
+    def update_user_box(_pathname, search):
+        user, lang = current_user(), lang_from_search(search)
+        if user is None:
+            return None
+        role = ROLE_LABELS.get(user.role, (user.role, user.role))[0 if lang == "vi" else 1]
+        # Plain text children: React escapes them, so a name with markup shows as text.
+        return [html.Span(t("user_signed_in_as", lang, name=user.display_name), className="user-name"),
+                html.Span(f" · {role} · ", className="user-role"),
+                html.A(t("user_logout", lang), href=_url(_state(), "logout"), className="user-logout",
+                       id="app-logout")]
 
 
 def current_user() -> User | None:
@@ -158,7 +187,29 @@ def _guard():
         return redirect(_url(state, "change-password", next=_here()))
     g.ioc_user = user
     set_current_scope(user.scope(state.settings.province_code))
+    _check_page_scope(route)
     return None
+
+
+def _check_page_scope(route: str) -> None:
+    """Refuse (OutOfScope -> 403) a page whose path names something outside the caller's scope."""
+    import dash
+
+    for page in dash.page_registry.values():
+        check, template = page.get("scope_check"), page.get("path_template") or page.get("path")
+        if check is None or not template:
+            continue
+        values = match_path_template(template, "/" + route)
+        if values is not None:
+            check(**values)
+
+
+def match_path_template(template: str, path: str) -> dict[str, str] | None:
+    """The variables of a Dash path template ("/commune/<code>") in a path, or None when it does not match."""
+    pattern = re.sub(r"<([A-Za-z_][A-Za-z0-9_]*)>", r"(?P<\1>[^/]*)", re.escape(template).replace(r"\<", "<")
+                     .replace(r"\>", ">"))
+    found = re.fullmatch(pattern, path.rstrip("/") or "/")
+    return None if found is None else found.groupdict()
 
 
 def _identify(state: AuthState) -> User | None:
@@ -205,7 +256,7 @@ def _same_origin() -> bool:
     return bool(source) and source != "null" and urlsplit(source).netloc.lower() == request.host.lower()
 
 
-def _forbidden(error: OutOfScope):
+def _forbidden(error: OutOfScopeError):
     state = _state()
     user = current_user()
     if user is not None:
@@ -216,6 +267,20 @@ def _forbidden(error: OutOfScope):
     lang = _lang(state)
     return Response(_page(lang, _text("forbidden", lang), f"<p>{escape(_text('forbidden', lang))}</p>"), 403,
                     mimetype="text/html")
+
+
+def _bad_input(error: ValueError):
+    """A callback or data route fed values it cannot read answers 400 saying why, never 500.
+
+    Callback arguments come straight from the client; the readers and parsers signal bad values with
+    ValueError (dates, codes, grains, ...). Pages keep Flask's 500 for anything else.
+    """
+    from flask import current_app
+
+    if not _is_api(_route(_state())):
+        raise error
+    current_app.logger.warning("bad input on %s: %s", request.path, error)
+    return _json(400, f"bad request: {str(error)[:300]}")
 
 
 def _security_headers(response: Response) -> Response:

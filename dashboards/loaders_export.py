@@ -1,32 +1,33 @@
 """Cached loaders of the export room: the on-screen Biểu 06 preview and the units to choose from.
 
 The preview goes through dashboards.exports.run.bieu06_for, the very function that writes the
-XLSX, so the numbers on screen and in the file cannot differ for the same filters.
+XLSX, so the numbers on screen and in the file cannot differ for the same filters. The page passes
+the caller's store.scoped.ScopedReader; the cache keys on it, hence on the scope.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from dashboards import loaders
 from dashboards.exports.bieu06_xlsx import Bieu06Report
 from dashboards.exports.request import ExportRequest
 from dashboards.exports.run import bieu06_for
 from geo.registry import province
+from dashboards.cache import memoize
+from store.scoped import ScopedReader, as_reader
 
 CACHE_SIZE = 64
 
 
-def units(engine: Engine, province_code: str) -> pd.DataFrame:
+def units(source: loaders.Source, province_code: str) -> pd.DataFrame:
     """Stored units of the province (province level first, then communes by code)."""
-    return loaders.units(engine, province_code)
+    return loaders.units(source, province_code)
 
 
-def known_codes(engine: Engine, province_code: str) -> frozenset[str]:
+def known_codes(source: loaders.Source, province_code: str) -> frozenset[str]:
     """Codes an export of this province may name."""
-    return frozenset(units(engine, province_code)["code"])
+    return frozenset(units(source, province_code)["code"])
 
 
 def reporter_name(province_code: str) -> str:
@@ -34,9 +35,10 @@ def reporter_name(province_code: str) -> str:
     return province(province_code).name
 
 
-def bieu06_preview(engine: Engine, request: ExportRequest) -> Bieu06Report:
+def bieu06_preview(source: loaders.Source, request: ExportRequest) -> Bieu06Report:
     """The Biểu 06 report for the request's filters (cached until the next collection)."""
-    return _bieu06(engine, request.with_format("bieu06-xlsx"), loaders.data_stamp(engine))
+    reader = as_reader(source, request.province_code)
+    return _bieu06(reader, request.with_format("bieu06-xlsx"), loaders.data_stamp(reader))
 
 
 def clear() -> None:
@@ -44,6 +46,6 @@ def clear() -> None:
     _bieu06.cache_clear()
 
 
-@lru_cache(maxsize=CACHE_SIZE)
-def _bieu06(engine, request, stamp) -> Bieu06Report:
-    return bieu06_for(engine, request, units(engine, request.province_code))
+@memoize
+def _bieu06(reader: ScopedReader, request, stamp) -> Bieu06Report:
+    return bieu06_for(reader, request, units(reader, request.province_code))

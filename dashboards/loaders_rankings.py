@@ -10,12 +10,10 @@ refuses units outside the scope. The reader is part of every cache key.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
 
 from config.service_index import ServiceIndexConfig
 from kpis import indicators
@@ -23,6 +21,7 @@ from kpis.change import previous_period
 from kpis.climb import ClimbStep, climb, climb_options
 from kpis.service_index import service_index_frame
 from dashboards.loaders import UNIT_INFO_COLUMNS, Source, data_stamp, units
+from dashboards.cache import memoize
 from store.scoped import ScopedReader, as_reader
 
 CACHE_SIZE = 128
@@ -113,7 +112,7 @@ def clear() -> None:
         cached.cache_clear()
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@memoize
 def _commune_totals(reader: ScopedReader, start, end, stamp) -> pd.DataFrame:
     totals = reader.period_totals(start, end, group_by=("unit_code",))
     communes = units(reader, reader.scope.province_code)
@@ -121,7 +120,7 @@ def _commune_totals(reader: ScopedReader, start, end, stamp) -> pd.DataFrame:
     return totals[totals["unit_code"].isin(codes)].reset_index(drop=True)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@memoize
 def _scored(reader: ScopedReader, start, end, config_json, with_previous, stamp) -> pd.DataFrame:
     config = ServiceIndexConfig.model_validate_json(config_json)
     current = _with_kpis(_commune_totals(reader, start, end, stamp), config)
@@ -145,7 +144,7 @@ def _with_kpis(totals: pd.DataFrame, config: ServiceIndexConfig) -> pd.DataFrame
     return scored.merge(derived, on="unit_code", how="left")
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@memoize
 def _climb(reader: ScopedReader, start, end, unit_code, config_json, steps, stamp):
     config = ServiceIndexConfig.model_validate_json(config_json)
     totals = _commune_totals(reader, start, end, stamp)
@@ -156,13 +155,13 @@ def _climb(reader: ScopedReader, start, end, unit_code, config_json, steps, stam
     return ladder, others
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@memoize
 def _unit_fields(reader: ScopedReader, unit_code, start, end, stamp) -> pd.DataFrame:
     totals = reader.period_totals(start, end, unit_codes=[unit_code], group_by=("field",))
     return indicators.with_indicators(totals)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
+@memoize
 def _unit_daily(reader: ScopedReader, unit_code, start, end, stamp) -> pd.DataFrame:
     daily = reader.daily_totals(start, end, unit_codes=[unit_code])
     daily["carried_over"] = np.nan

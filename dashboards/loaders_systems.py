@@ -2,21 +2,23 @@
 
 Health data changes every probe round, not every collection run, so these results are keyed on the
 time of the last probe round (the health "stamp") plus the minute of the app's clock: a new round
-invalidates them at once, and time-window edges move at most once a minute. Returned frames are copies.
+invalidates them at once, and time-window edges move at most once a minute. Reads go through a
+store.scoped.ScopedReader (the page passes the caller's; a bare Engine is a trusted caller reading
+everything) and the reader, hence the scope, is part of every cache key. Returned frames are copies.
 """
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+
+from dashboards import cache
 
 from store import health_readers as readers
-from store.health_schema import health_systems
+from store.scoped import ScopedReader, as_reader
 
 CACHE_SIZE = 128
 WINDOWS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30),
@@ -25,17 +27,15 @@ MAINTENANCE_AHEAD = dt.timedelta(days=14)
 CONNECTIVITY_COLUMNS = ["unit_code", "targets", "targets_up", "targets_down", "share_up"]
 
 Units = Sequence[str] | None
-
-_cache: OrderedDict = OrderedDict()
-_lock = threading.Lock()
+Source = Engine | ScopedReader
 
 
-def health_stamp(engine: Engine) -> dt.datetime | None:
+
+def health_stamp(source: Source) -> dt.datetime | None:
     """When the last probe round was recorded (None before the first): the cache key new rounds change."""
     # health_systems holds one row per system (about ten): this is far cheaper than any frame-building reader.
-    with engine.connect() as connection:
-        stamp = connection.execute(select(func.max(health_systems.c.updated_at))).scalar()
-    return None if stamp is None else pd.Timestamp(stamp).to_pydatetime()
+    reader = as_reader(source)
+    return cache.stamp(reader.engine, "health", reader.health_stamp)
 
 
 def window_bounds(window: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -45,27 +45,34 @@ def window_bounds(window: str, now: dt.datetime) -> tuple[dt.datetime, dt.dateti
     return now - WINDOWS[window], now
 
 
-def system_status(engine: Engine, now: dt.datetime, slow_ms: float, cert_warn_days: float,
+def system_status(source: Source, now: dt.datetime, slow_ms: float, cert_warn_days: float,
                   unit_codes: Units = None) -> pd.DataFrame:
     """One row per system: state, since, targets down/amber, last check, median latency, maintenance.
 
-    `unit_codes` (the caller's scope; None = whole province) keeps provincial targets and only those communes'.
+    Provincial targets always count; commune targets only of the reader's scope (narrowed to `unit_codes`).
     """
-    return _memo("status", engine, now, (slow_ms, cert_warn_days, _key(unit_codes)), lambda: readers.current_status(
-        engine, now, slow_ms=slow_ms, cert_warn_days=cert_warn_days, unit_codes=unit_codes))
+    reader = as_reader(source)
+    return _memo("status", reader, now, (slow_ms, cert_warn_days, _key(unit_codes)), lambda: reader.current_status(
+        now, slow_ms=slow_ms, cert_warn_days=cert_warn_days, unit_codes=unit_codes))
 
 
-def target_status(engine: Engine, now: dt.datetime, slow_ms: float, cert_warn_days: float,
+def system_catalog(source: Source) -> pd.DataFrame:
+    """The monitored systems (code, name, level): names only, for choosers."""
+    return as_reader(source).system_catalog()
+
+
+def target_status(source: Source, now: dt.datetime, slow_ms: float, cert_warn_days: float,
                   unit_codes: Units = None) -> pd.DataFrame:
     """One row per target with its state, since, last attempt and last failure reason."""
-    return _memo("targets", engine, now, (slow_ms, cert_warn_days, _key(unit_codes)), lambda: readers.target_status(
-        engine, now, slow_ms=slow_ms, cert_warn_days=cert_warn_days, unit_codes=unit_codes))
+    reader = as_reader(source)
+    return _memo("targets", reader, now, (slow_ms, cert_warn_days, _key(unit_codes)), lambda: reader.target_status(
+        now, slow_ms=slow_ms, cert_warn_days=cert_warn_days, unit_codes=unit_codes))
 
 
-def commune_connectivity(engine: Engine, now: dt.datetime, slow_ms: float, cert_warn_days: float,
+def commune_connectivity(source: Source, now: dt.datetime, slow_ms: float, cert_warn_days: float,
                          systems: Sequence[str] | None = None, unit_codes: Units = None) -> pd.DataFrame:
     """Per commune: how many of its targets (of `systems`, default all) answered their last probe."""
-    targets = target_status(engine, now, slow_ms, cert_warn_days, unit_codes)
+    targets = target_status(source, now, slow_ms, cert_warn_days, unit_codes)
     return connectivity_by_unit(targets, systems)
 
 
@@ -86,74 +93,75 @@ def connectivity_by_unit(targets: pd.DataFrame, systems: Sequence[str] | None = 
     return result[CONNECTIVITY_COLUMNS].astype({"targets": "int64", "targets_up": "int64", "targets_down": "int64"})
 
 
-def uptime(engine: Engine, now: dt.datetime, unit_codes: Units = None) -> pd.DataFrame:
+def uptime(source: Source, now: dt.datetime, unit_codes: Units = None) -> pd.DataFrame:
     """Uptime per system over 24 h, 7 d, 30 d and 90 d (0..1, NaN without attempts), maintenance excluded."""
-    return _memo("uptime", engine, now, (_key(unit_codes),),
-                 lambda: readers.uptime_table(engine, now, by="system", unit_codes=unit_codes))
+    reader = as_reader(source)
+    return _memo("uptime", reader, now, (_key(unit_codes),),
+                 lambda: reader.uptime_table(now, by="system", unit_codes=unit_codes))
 
 
-def latency(engine: Engine, now: dt.datetime, window: str, unit_codes: Units = None) -> pd.DataFrame:
+def latency(source: Source, now: dt.datetime, window: str, unit_codes: Units = None) -> pd.DataFrame:
     """Hourly p50/p95/max latency per system over the window."""
     start, end = window_bounds(window, now)
-    return _memo("latency", engine, now, (window, _key(unit_codes)),
-                 lambda: readers.latency_series(engine, start, end, unit_codes=unit_codes))
+    reader = as_reader(source)
+    return _memo("latency", reader, now, (window, _key(unit_codes)),
+                 lambda: reader.latency_series(start, end, unit_codes=unit_codes))
 
 
-def incident_list(engine: Engine, now: dt.datetime, window: str) -> pd.DataFrame:
+def incident_list(source: Source, now: dt.datetime, window: str) -> pd.DataFrame:
     """Incidents overlapping the window, newest first, open ones lasting until now."""
     start, end = window_bounds(window, now)
+    reader = as_reader(source)
 
     def compute() -> pd.DataFrame:
-        frame = readers.incidents(engine, start, end, now=now)
+        frame = reader.incidents(start, end, now=now)
         return frame.sort_values(["started_at", "id"], ascending=False).reset_index(drop=True)
-    return _memo("incidents", engine, now, (window,), compute)
+    return _memo("incidents", reader, now, (window,), compute)
 
 
-def maintenance_calendar(engine: Engine, now: dt.datetime) -> pd.DataFrame:
+def maintenance_calendar(source: Source, now: dt.datetime) -> pd.DataFrame:
     """Maintenance occurrences from now to 14 days ahead, with their window's recurrence and whether ongoing."""
-    return _memo("calendar", engine, now, (), lambda: _occurrences(engine, now, now, now + MAINTENANCE_AHEAD))
+    reader = as_reader(source)
+    return _memo("calendar", reader, now, (), lambda: _occurrences(reader, now, now, now + MAINTENANCE_AHEAD))
 
 
-def maintenance_during(engine: Engine, now: dt.datetime, window: str) -> pd.DataFrame:
+def maintenance_during(source: Source, now: dt.datetime, window: str) -> pd.DataFrame:
     """Maintenance occurrences inside the window (for shading charts)."""
     start, end = window_bounds(window, now)
-    return _memo("maintenance", engine, now, (window,), lambda: _occurrences(engine, now, start, end))
+    reader = as_reader(source)
+    return _memo("maintenance", reader, now, (window,), lambda: _occurrences(reader, now, start, end))
 
 
-def _occurrences(engine: Engine, now: dt.datetime, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
-    windows = readers.maintenance_windows_frame(engine)
+def maintenance_windows(source: Source) -> pd.DataFrame:
+    """Every defined maintenance window as stored (not cached: the admin room edits them)."""
+    return as_reader(source).maintenance_windows_frame()
+
+
+def _occurrences(reader: ScopedReader, now: dt.datetime, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    windows = reader.maintenance_windows_frame()
     frame = readers.expand_maintenance(windows, start, end)
     frame = frame.merge(windows[["id", "kind", "weekdays"]], on="id", how="left")
     frame["ongoing"] = (frame["start"] <= now) & (frame["end"] > now)
     return frame.sort_values(["start", "id"]).reset_index(drop=True)
 
 
-def gauges(engine: Engine, now: dt.datetime, window: str) -> pd.DataFrame:
+def gauges(source: Source, now: dt.datetime, window: str) -> pd.DataFrame:
     """Gauge readings (system, name, at, value) over the window; empty when no system publishes any."""
     start, end = window_bounds(window, now)
-    return _memo("gauges", engine, now, (window,),
-                 lambda: readers.gauge_series(engine, start, end))
+    reader = as_reader(source)
+    return _memo("gauges", reader, now, (window,), lambda: reader.gauge_series(start, end))
 
 
 def clear() -> None:
     """Drop every cached result (tests, or after a manual data fix)."""
-    with _lock:
-        _cache.clear()
+    cache.invalidate()
 
 
 def _key(unit_codes: Units) -> tuple[str, ...] | None:
     return None if unit_codes is None else tuple(sorted(unit_codes))
 
 
-def _memo(name: str, engine: Engine, now: dt.datetime, args: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    key = (name, engine, args, health_stamp(engine), now.replace(second=0, microsecond=0))
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key].copy()
-    frame = compute()
-    with _lock:
-        _cache[key] = frame
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return frame.copy()
+def _memo(name: str, reader: ScopedReader, now: dt.datetime, args: tuple,
+          compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    key = (reader, args, health_stamp(reader), now.replace(second=0, microsecond=0))
+    return cache.cached_call(f"{__name__}.{name}", key, compute).copy()

@@ -9,6 +9,7 @@ from dashboards.i18n import DEFAULT_LANGUAGE, switch_href, t, with_lang
 
 # Rooms appear in the navigation in their register_page `order`, labelled by the i18n key given as
 # register_page(..., nav_key="nav_<room>"); pages without nav_key (e.g. /commune/<code>) are hidden.
+# register_page(..., roles=("admin",)) shows a room only to those roles (the room still checks on the server).
 
 
 def shell(province_name: str) -> html.Div:
@@ -22,6 +23,7 @@ def shell(province_name: str) -> html.Div:
                 html.P(t("app_subtitle", lang, province=province_name), id="app-subtitle"),
             ]),
             html.Nav(nav_links("/", lang), id="app-nav", className="app-nav"),
+            html.Div(id="app-user", className="app-user"),  # signed-in user and logout (dashboards.auth)
             dcc.Link(t("switch_language", lang), id="app-lang-switch", href=switch_href("/", ""),
                      className="lang-switch", title=t("switch_language_title", lang)),
         ]),
@@ -31,10 +33,11 @@ def shell(province_name: str) -> html.Div:
     ])
 
 
-def nav_links(pathname: str | None, lang: str) -> list:
-    """One link per registered page, the current one marked, keeping the language."""
+def nav_links(pathname: str | None, lang: str, role: str | None = None) -> list:
+    """One link per registered page the role may use (role None: unrestricted pages only), keeping the language."""
     links = []
-    rooms = [p for p in dash.page_registry.values() if p.get("nav_key")]
+    rooms = [p for p in dash.page_registry.values()
+             if p.get("nav_key") and (p.get("roles") is None or role in p["roles"])]
     for page in sorted(rooms, key=lambda p: (p.get("order") or 0, p["path"])):
         path = page["relative_path"]
         name = t(page["nav_key"], lang)

@@ -2,7 +2,8 @@
 
 Every parameter is validated (dashboards.exports.request); bad input answers 400 with a message
 that says what to fix. CSV streams from the store chunk by chunk; XLSX files are built in a
-spooled temporary file (the page runs big ones as background jobs instead).
+spooled temporary file (the page runs big ones as background jobs instead). Reads go through the
+caller's store.scoped.ScopedReader, and every export is audited (who, what, when, row count).
 """
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 
 from flask import Response, request as http_request, send_file
 
+from access import audit
+from access.scope import current_reader, current_scope
 from dashboards import context, loaders_export
 from dashboards.exports.jobs import jobs_for
-from access.scope import current_scope
-from dashboards.exports.request import ExportInputError, ExportRequest, apply_scope, file_name, request_from_params
+from dashboards.exports.request import (
+    ExportInputError, ExportRequest, apply_scope, file_name, request_from_params, to_params,
+)
 from dashboards.exports.run import csv_stream, write_export
 from dashboards.i18n import lang_from_search, t
 
@@ -44,8 +48,10 @@ def parse(params) -> ExportRequest:
     unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise ExportInputError(f"Unknown parameters {unknown}; allowed: {', '.join(sorted(PARAMETERS))}")
-    export = request_from_params(params, app.province_code, loaders_export.known_codes(app.engine, app.province_code))
-    return apply_scope(export, current_scope())
+    scope = current_scope()
+    scope.require_export()  # before anything is read: a caller who may not export learns nothing more
+    known = loaders_export.known_codes(current_reader(app.engine), app.province_code)
+    return apply_scope(request_from_params(params, app.province_code, known), scope)
 
 
 def download():
@@ -54,18 +60,20 @@ def download():
         export = parse(http_request.args)
     except ExportInputError as err:
         return _bad_request(str(err))
-    app = context.current()
-    units = loaders_export.units(app.engine, app.province_code)
+    app, reader = context.current(), current_reader(context.current().engine)
+    units = loaders_export.units(reader, app.province_code)
     name = file_name(export)
+    record = audit_export(app.engine, app.now(), current_scope(), export, http_request.remote_addr or "")
     if export.fmt == "csv":
-        response = Response(csv_stream(app.engine, export, units), mimetype="text/csv")
+        response = Response(_counted(csv_stream(reader, export, units), record), mimetype="text/csv")
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         response.headers["Cache-Control"] = "no-store"
         return response
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_export(app.engine, export, spool, units=units, reporter=loaders_export.reporter_name(app.province_code),
-                 generated_at=app.now())
+    rows = write_export(reader, export, spool, units=units, reporter=loaders_export.reporter_name(app.province_code),
+                        generated_at=app.now())
+    record(rows)
     spool.seek(0)
     return send_file(spool, mimetype=XLSX_MIME, as_attachment=True, download_name=name, max_age=0)
 
@@ -78,6 +86,24 @@ def job_file(job_id: str):
     path, name = found
     return send_file(path, mimetype=XLSX_MIME if name.endswith(".xlsx") else "text/csv", as_attachment=True,
                      download_name=name, max_age=0)
+
+
+def audit_export(engine, now, scope, export: ExportRequest, ip: str):
+    """A function that writes the audit entry of this export once its row count is known."""
+    def record(rows: int) -> None:
+        audit.record_export(engine, now, scope, file_name(export), rows, to_params(export), ip)
+    return record
+
+
+def _counted(pieces, record):
+    """Pass the CSV through, counting its data rows; audit the export when the last piece has gone."""
+    rows = -1  # the header line is not a data row
+    try:
+        for piece in pieces:
+            rows += piece.count(b"\r\n")
+            yield piece
+    finally:  # also when the client goes away mid-download: what left is what was exported
+        record(max(rows, 0))
 
 
 def _bad_request(message: str) -> Response:

@@ -15,16 +15,21 @@ from dashboards.exports.bieu06_xlsx import Bieu06Report, bieu06_report, write_bi
 from dashboards.exports.request import ExportRequest
 from dashboards.exports.statistics import Progress, UnitInfo, iter_csv, write_stats_xlsx
 from dashboards.i18n import t
-from store import readers, readers_export
+from store import readers_export
+from store.scoped import as_reader
 
 SCOPE_CODES_SHOWN = 10
 
 
 def bieu06_for(engine: Engine, request: ExportRequest, units: pd.DataFrame) -> Bieu06Report:
-    """Read period totals per (unit, field) for the request and lay them out as Biểu 06."""
-    totals = readers.period_totals(engine, request.start, request.end, province_code=request.province_code,
-                                   unit_codes=request.unit_codes, fields=request.fields,
-                                   group_by=("unit_code", "field"))
+    """Read period totals per (unit, field) for the request and lay them out as Biểu 06.
+
+    `engine` may be a store.scoped.ScopedReader (web requests pass the caller's): its scope is then
+    applied in SQL on top of the request's own unit filter.
+    """
+    totals = as_reader(engine, request.province_code).period_totals(
+        request.start, request.end, unit_codes=request.unit_codes, fields=request.fields,
+        group_by=("unit_code", "field"))
     scope = units if request.unit_codes is None else units[units["code"].isin(request.unit_codes)]
     levels = ("tinh", "xa") if request.unit_codes is None else tuple(scope["level"].unique())
     fields = [FIELDS_BY_CODE[f] for f in request.fields] if request.fields else PROCEDURE_FIELDS

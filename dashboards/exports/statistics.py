@@ -23,7 +23,8 @@ from dashboards.exports.request import ExportRequest
 from dashboards.format import format_date, format_datetime
 from dashboards.i18n import t
 from kpis import indicators
-from store import readers, readers_export
+from store import readers_export
+from store.scoped import as_reader
 
 Progress = Callable[[int, int], None]
 TEXT, DATE, COUNT, RATE = "text", "date", "count", "rate"
@@ -79,9 +80,9 @@ def iter_stat_frames(engine: Engine, request: ExportRequest, info: UnitInfo,
                      progress: Progress | None = None) -> Iterator[pd.DataFrame]:
     """Yield the export's rows chunk by chunk, reporting progress after each chunk."""
     total = readers_export.chunk_count(request.start, request.end, request.by)
-    chunks = readers_export.iter_bucket_totals(engine, request.start, request.end, request.by,
-                                               province_code=request.province_code, unit_codes=request.unit_codes,
-                                               fields=request.fields)
+    # engine may be a store.scoped.ScopedReader: the caller's scope is then applied in SQL as well.
+    chunks = as_reader(engine, request.province_code).iter_bucket_totals(
+        request.start, request.end, request.by, unit_codes=request.unit_codes, fields=request.fields)
     for done, totals in enumerate(chunks, start=1):
         yield stat_frame(totals, info, request.lang)
         if progress:
@@ -164,8 +165,9 @@ def metadata_rows(engine: Engine, request: ExportRequest, rows: int, generated_a
                   reporter: str) -> list[list[str]]:
     """Filters, generation time and data freshness, as label/value lines."""
     lang = request.lang
-    first, last = readers.data_extent(engine, request.province_code)
-    collected = readers.last_collection(engine)
+    reader = as_reader(engine, request.province_code)
+    first, last = reader.data_extent()
+    collected = reader.last_collection()
     units = ", ".join(request.unit_codes) if request.unit_codes else t("export_units_all", lang)
     fields = ", ".join(request.fields) if request.fields else t("export_fields_all", lang)
     return [

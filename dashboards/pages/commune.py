@@ -10,6 +10,7 @@ Printable: the print button calls window.print() and assets/print.css lays the s
 from __future__ import annotations
 
 import dash
+import flask
 import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx as dash_ctx, dcc, html
@@ -34,10 +35,12 @@ from kpis.service_index import COMPONENT_LABELS, component_breakdown
 
 
 def check_scope(code: str | None = None, **_query) -> None:
-    """Refuse (OutOfScope, 403) a commune outside a restricted caller's scope; whole-province callers pass."""
+    """Refuse a commune outside a restricted caller's scope (403) and, for the others, an unknown one (404)."""
     scope = current_scope()
     if not scope.whole_province:
         scope.restrict([str(code or "")])
+    elif _commune_info(context.current(), code) is None:
+        flask.abort(404)
 
 
 dash.register_page(__name__, path_template="/commune/<code>", name="Xã", title="Phiếu điểm xã — IOC", order=11,

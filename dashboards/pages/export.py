@@ -9,14 +9,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash
+import flask
 from dash import Input, Output, State, callback, dcc, html
 
 from config.fields import PROCEDURE_FIELDS
 from dashboards import context, loaders_export
 from dashboards.exports.bieu06_xlsx import Bieu06Report
-from access.scope import current_scope
+from access.scope import EXPORT_ROLES, current_reader, current_scope
 from dashboards.exports.request import FORMATS, ExportInputError, apply_scope, build_request, file_name, to_params
-from dashboards.exports.routes import DOWNLOAD_PATH, JOB_PATH, export_jobs
+from dashboards.exports.routes import DOWNLOAD_PATH, JOB_PATH, audit_export, export_jobs
 from dashboards.exports.run import total_steps, write_export
 from dashboards.format import format_count, format_date, parse_date
 from dashboards.i18n import normalise_lang, t
@@ -24,7 +25,8 @@ from kpis.bieu06 import BIEU06_COLUMNS, COUNT_NUMBERS
 from store.readers_export import GRAINS
 
 dash.register_page(__name__, path="/export", name="Xuất số liệu", title="Xuất số liệu — IOC", order=90,
-                   nav_key="nav_export")
+                   nav_key="nav_export",
+                   roles=EXPORT_ROLES)
 
 PREFIX = "export"
 PERIOD, UNITS, FIELDS = f"{PREFIX}-period", f"{PREFIX}-units", f"{PREFIX}-fields"
@@ -84,7 +86,8 @@ def _labelled(text: str, control) -> html.Div:
 
 
 def _unit_options(app) -> list[dict]:
-    frame = loaders_export.units(app.engine, app.province_code).sort_values(["level", "name"], ascending=[False, True])
+    frame = loaders_export.units(current_reader(app.engine), app.province_code).sort_values(
+        ["level", "name"], ascending=[False, True])
     scope = current_scope()
     frame = frame[[scope.allows_unit(code) for code in frame["code"]]]
     return [{"label": f"{row.name} ({row.code})", "value": row.code} for row in frame.itertuples()]
@@ -94,7 +97,8 @@ def _request(start_date, end_date, units, fields, by, fmt, lang):
     app = context.current()
     start, end = parse_date(start_date, app.today()), parse_date(end_date, app.today())
     export = build_request(min(start, end), max(start, end), app.province_code,
-                           loaders_export.known_codes(app.engine, app.province_code), unit_codes=units or None,
+                           loaders_export.known_codes(current_reader(app.engine), app.province_code),
+                           unit_codes=units or None,
                            fields=fields or None, by=by or DEFAULT_BY, fmt=fmt or DEFAULT_FORMAT, lang=lang)
     return apply_scope(export, current_scope())
 
@@ -119,7 +123,7 @@ def update_preview(start_date, end_date, units, fields, by, lang):
         export = _request(start_date, end_date, units, fields, by, "bieu06-xlsx", lang)
     except ExportInputError as err:
         return "", "", None, "", str(err)
-    report = loaders_export.bieu06_preview(app.engine, export)
+    report = loaders_export.bieu06_preview(current_reader(app.engine), export)
     note = " · ".join([t("period_shown", lang, start=format_date(export.start, lang), end=format_date(export.end, lang)),
                        t("export_units_with_data", lang, with_data=report.units_with_data, total=report.units_in_scope)])
     return (_href(export), _href(export.with_format("csv")), preview_table(report, lang), note, "")
@@ -160,11 +164,14 @@ def update_job(_clicks, start_date, end_date, units, fields, by, fmt, lang):
         export = _request(start_date, end_date, units, fields, by, fmt, lang)
     except ExportInputError as err:
         return None, True, str(err), {"display": "none"}
-    engine, province_code, now = app.engine, app.province_code, app.now()
-    frame, reporter = loaders_export.units(engine, province_code), loaders_export.reporter_name(province_code)
+    reader, province_code, now = current_reader(app.engine), app.province_code, app.now()
+    frame, reporter = loaders_export.units(reader, province_code), loaders_export.reporter_name(province_code)
+    record = audit_export(app.engine, now, current_scope(), export, flask.request.remote_addr or "")
 
     def work(path, progress):
-        return write_export(engine, export, path, units=frame, reporter=reporter, generated_at=now, progress=progress)
+        rows = write_export(reader, export, path, units=frame, reporter=reporter, generated_at=now, progress=progress)
+        record(rows)
+        return rows
 
     job_id = export_jobs().submit(work, file_name(export), total_steps(export), owner=current_scope().username)
     return job_id, False, t("export_queued", lang), {"display": "none"}

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 import dash
 from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 
+from access.scope import DATA_ROLES, current_reader
 from config.fields import PROCEDURE_FIELDS
 from dashboards import context, loaders, loaders_overview
 from dashboards.components.kpi import kpi_card, kpi_outputs
@@ -29,7 +30,8 @@ from dashboards.overview_state import (
 from kpis.definitions import KPI_BY_KEY, KPIS
 from kpis.ranking import best_and_worst
 
-dash.register_page(__name__, path="/", name="Tổng quan", title="Tổng quan — IOC", order=0, nav_key="nav_overview")
+dash.register_page(__name__, path="/", name="Tổng quan", title="Tổng quan — IOC", order=0, nav_key="nav_overview",
+                   roles=DATA_ROLES)
 
 PREFIX = "overview"
 URL = f"{PREFIX}-url"
@@ -73,7 +75,7 @@ def layout(lang: str | None = None, **query) -> html.Div:
         _toolbar(state, app),
         html.Section(className="kpi-strip", children=[kpi_card(kpi, state.lang, f"{PREFIX}-kpi") for kpi in KPIS]),
         html.P(t("overview_scope_communes", state.lang, count=len(loaders_overview.level_codes(
-            app.engine, app.province_code, COMMUNE_LEVEL))), className="muted scope-note"),
+            _reader(app), app.province_code, COMMUNE_LEVEL))), className="muted scope-note"),
         html.P(id=PROVINCE_LEVEL, className="province-level"),
         html.Div(className="grid-3", children=[_map_section(state, app), _ranking_section(state.lang),
                                                _alerts_section(state.lang)]),
@@ -83,6 +85,11 @@ def layout(lang: str | None = None, **query) -> html.Div:
             html.P(t("overview_incidents_note", state.lang), className="muted"),
         ]),
     ])
+
+
+def _reader(app):
+    """The caller's scoped view of the store: every read of this room goes through it."""
+    return current_reader(app.engine)
 
 
 def _state(query: dict, app):
@@ -220,13 +227,13 @@ def update_kpis(start_date, end_date, _tick, lang, field=None):
     """Fill the commune-level KPI strip, the freshness line and the period shown."""
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
-    current, previous = loaders_overview.level_kpis_with_previous(app.engine, app.province_code, start, end,
+    current, previous = loaders_overview.level_kpis_with_previous(_reader(app), app.province_code, start, end,
                                                                   COMMUNE_LEVEL, _fields(field))
     values = []
     for kpi in KPIS:
         values += kpi_outputs(kpi, current[kpi.key], previous[kpi.key], lang)
-    text, css = freshness_text(loaders.data_stamp(app.engine), app.now(), app.settings.stale_after_s, lang)
-    stale = loaders_overview.stale_units(app.engine, app.province_code, app.now(), app.settings.stale_after_s)
+    text, css = freshness_text(loaders.data_stamp(_reader(app)), app.now(), app.settings.stale_after_s, lang)
+    stale = loaders_overview.stale_units(_reader(app), app.province_code, app.now(), app.settings.stale_after_s)
     if len(stale):
         text, css = f"{text} · {format_count(len(stale), lang)} {t('unit', lang).lower()} {t('overview_stale', lang)}", \
             "freshness-stale"
@@ -258,7 +265,7 @@ def update_province_level(start_date, end_date, _tick, lang, field=None):
     """Show the province-level unit's own figures next to (never inside) the commune-level strip."""
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
-    values = loaders_overview.level_kpis(app.engine, app.province_code, start, end, "tinh", _fields(field))
+    values = loaders_overview.level_kpis(_reader(app), app.province_code, start, end, "tinh", _fields(field))
     if all(values[key] != values[key] for key in PROVINCE_LINE_KPIS):  # all NaN
         return t("overview_province_level_empty", lang)
     items = [html.Span(f"{label(KPI_BY_KEY[key], lang)}: {format_indicator(values[key], KPI_BY_KEY[key], lang)}",
@@ -279,7 +286,7 @@ def update_map(start_date, end_date, kpi_key, _tick, lang, field=None):
     start, end = _period(start_date, end_date)
     kpi = INDICATORS.get(kpi_key or DEFAULT_MAP_KPI, INDICATORS[DEFAULT_MAP_KPI])
     frame = _communes(start, end, field, app)
-    stale = loaders_overview.stale_units(app.engine, app.province_code, app.now(), app.settings.stale_after_s)
+    stale = loaders_overview.stale_units(_reader(app), app.province_code, app.now(), app.settings.stale_after_s)
     return map_figure(frame, stale, kpi, app.geojson_url, lang)
 
 
@@ -292,9 +299,9 @@ def update_trend(start_date, end_date, _tick, lang, field=None):
     """Draw the daily received bars and on-time line (commune level) with system incidents shaded."""
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
-    daily = loaders_overview.daily_trend(app.engine, app.province_code, start, end, COMMUNE_LEVEL, _fields(field))
+    daily = loaders_overview.daily_trend(_reader(app), app.province_code, start, end, COMMUNE_LEVEL, _fields(field))
     figure = trend_figure(daily, lang)
-    return add_incidents(figure, loaders_overview.incidents(app.engine, start, end, app.now()), app.now(), lang)
+    return add_incidents(figure, loaders_overview.incidents(_reader(app), start, end, app.now()), app.now(), lang)
 
 
 @callback(
@@ -308,7 +315,7 @@ def update_rankings(start_date, end_date, kpi_key, _tick, lang, field=None):
     start, end = _period(start_date, end_date)
     kpi = INDICATORS.get(kpi_key or DEFAULT_MAP_KPI, INDICATORS[DEFAULT_MAP_KPI])
     frame = _communes(start, end, field, app)
-    stale = loaders_overview.stale_units(app.engine, app.province_code, app.now(), app.settings.stale_after_s)
+    stale = loaders_overview.stale_units(_reader(app), app.province_code, app.now(), app.settings.stale_after_s)
     frame = frame[~frame["unit_code"].isin(stale["unit_code"])]
     best, worst = best_and_worst(frame, kpi.key, n=5, higher_is_better=kpi.higher_is_better)
     empty = t("no_data_period", lang) if best.empty else ""
@@ -329,12 +336,12 @@ def update_alerts(start_date, end_date, _tick, lang, field=None):
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
     now = app.now()
-    alerts = loaders_overview.overview_alerts(app.engine, app.settings, start, end, now, _fields(field))
+    alerts = loaders_overview.overview_alerts(_reader(app), app.settings, start, end, now, _fields(field))
     watched = label(KPI_BY_KEY[app.settings.alerts.below_threshold_kpi], lang)
     return alerts_panel(alerts, app.settings, min(end, now.date()), watched, lang)
 
 
 def _communes(start, end, field, app):
-    frame = loaders_overview.unit_kpis(app.engine, app.province_code, start, end, _fields(field),
+    frame = loaders_overview.unit_kpis(_reader(app), app.province_code, start, end, _fields(field),
                                        app.settings.service_index)
     return frame[frame["level"] == COMMUNE_LEVEL].reset_index(drop=True)

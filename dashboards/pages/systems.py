@@ -6,7 +6,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
-from access.scope import current_scope
+from access.scope import current_reader, current_scope
 from dashboards import context
 from dashboards import loaders_systems as loaders
 from dashboards.components.charts import choropleth_figure
@@ -124,6 +124,11 @@ def _latency_section(lang: str, systems) -> html.Section:
     ])
 
 
+def _reader(app):
+    """The caller's scoped view of the store: every read of this room goes through it."""
+    return current_reader(app.engine)
+
+
 def _units() -> tuple[str, ...] | None:
     """The communes the caller may see (None: the whole province); provincial systems are always shown."""
     return current_scope().restrict()
@@ -133,7 +138,7 @@ def _status(app, units: tuple[str, ...] | None | bool = True):
     """The board's rows for the caller's scope (units=True), or for the given units."""
     health = app.settings.health
     units = _units() if units is True else units
-    return loaders.system_status(app.engine, app.now(), health.slow_ms, health.cert_warn_days, units)
+    return loaders.system_status(_reader(app), app.now(), health.slow_ms, health.cert_warn_days, units)
 
 
 def _names(status) -> dict[str, str]:
@@ -154,10 +159,10 @@ def update_board(_tick, lang):
     """Fill the status board, the uptime table and the last-checked line."""
     app, lang = context.current(), normalise_lang(lang)
     status = _status(app)
-    uptime = loaders.uptime(app.engine, app.now(), _units())
+    uptime = loaders.uptime(_reader(app), app.now(), _units())
     order = {code: index for index, code in enumerate(status["system"])}
     uptime = uptime.assign(order=uptime["system"].map(order)).sort_values("order")
-    text, css = checked_text(loaders.health_stamp(app.engine), app, lang)
+    text, css = checked_text(loaders.health_stamp(_reader(app)), app, lang)
     return (status_board(status, lang, f"{BOARD}-table"), uptime_table(uptime, _names(status), lang, f"{UPTIME}-table"),
             text, css)
 
@@ -183,7 +188,7 @@ def update_map(kind, _tick, lang):
         raise dash.exceptions.PreventUpdate
     health = app.settings.health
     systems = None if kind in (None, ALL_KINDS) else [kind]
-    shares = loaders.commune_connectivity(app.engine, app.now(), health.slow_ms, health.cert_warn_days, systems,
+    shares = loaders.commune_connectivity(_reader(app), app.now(), health.slow_ms, health.cert_warn_days, systems,
                                           _units())
     units = _commune_units(app)
     frame = units.merge(shares[["unit_code", "share_up"]], on="unit_code", how="left")
@@ -193,7 +198,7 @@ def update_map(kind, _tick, lang):
 
 def _commune_units(app):
     from dashboards import loaders as fact_loaders  # the units list is cached there already
-    units = fact_loaders.units(app.engine, app.province_code)
+    units = fact_loaders.units(_reader(app), app.province_code)
     units = units[units["level"] == "xa"]
     return units[["code", "name"]].rename(columns={"code": "unit_code"}).reset_index(drop=True)
 
@@ -211,7 +216,7 @@ def update_commune(click, lang):
         raise dash.exceptions.PreventUpdate
     code = str(points[0]["location"])
     health = app.settings.health
-    targets = loaders.target_status(app.engine, app.now(), health.slow_ms, health.cert_warn_days, _units())
+    targets = loaders.target_status(_reader(app), app.now(), health.slow_ms, health.cert_warn_days, _units())
     mine = targets[targets["unit_code"] == code].sort_values("system")
     name = points[0].get("customdata") or code
     if isinstance(name, list):
@@ -231,9 +236,9 @@ def update_latency(system, window, _tick, lang):
     """Draw the chosen system's hourly latency over the window, maintenance shaded."""
     app, lang = context.current(), normalise_lang(lang)
     window = window or DEFAULT_WINDOW
-    series = loaders.latency(app.engine, app.now(), window, _units())
+    series = loaders.latency(_reader(app), app.now(), window, _units())
     series = series[series["system"] == system].sort_values("hour")
-    maintenance = loaders.maintenance_during(app.engine, app.now(), window)
+    maintenance = loaders.maintenance_during(_reader(app), app.now(), window)
     maintenance = maintenance[maintenance["scope"].isin(["*", system])]
     return latency_figure(series, maintenance, lang)
 
@@ -248,8 +253,8 @@ def update_incidents(window, _tick, lang):
     window = window or DEFAULT_WINDOW
     now = app.now()
     start, end = loaders.window_bounds(window, now)
-    incidents = loaders.incident_list(app.engine, now, window)
-    maintenance = loaders.maintenance_during(app.engine, now, window)
+    incidents = loaders.incident_list(_reader(app), now, window)
+    maintenance = loaders.maintenance_during(_reader(app), now, window)
     names = _names(_status(app))
     return (incident_timeline_figure(incidents, maintenance, names, start, end, lang),
             incident_table(incidents, names, lang, f"{INCIDENTS}-table"))
@@ -262,7 +267,7 @@ def update_incidents(window, _tick, lang):
 def update_maintenance(_tick, lang):
     """List the maintenance occurrences of the next 14 days."""
     app, lang = context.current(), normalise_lang(lang)
-    calendar = loaders.maintenance_calendar(app.engine, app.now())
+    calendar = loaders.maintenance_calendar(_reader(app), app.now())
     return maintenance_table(calendar, _names(_status(app)), lang, f"{MAINTENANCE}-table")
 
 
@@ -273,7 +278,7 @@ def update_maintenance(_tick, lang):
 def update_gauges(window, _tick, lang):
     """Draw concurrent users (and any other gauge) when some system publishes them; else hide the card."""
     app, lang = context.current(), normalise_lang(lang)
-    readings = loaders.gauges(app.engine, app.now(), window or DEFAULT_WINDOW)
+    readings = loaders.gauges(_reader(app), app.now(), window or DEFAULT_WINDOW)
     if readings.empty:
         return dash.no_update, {"display": "none"}
     return gauge_figure(readings, _names(_status(app)), lang), {}
