@@ -50,14 +50,36 @@ def build_map_geometry(settings: Settings):
                  settings.boundaries_code_column, settings.boundaries_attribution)
 
 
+SOURCE_TYPES = ("simulator", "http_json", "sql")
+
+
+def build_source(settings: Settings):
+    """The configured source of daily figures (settings.source); ConfigError says what is wrong."""
+    from collectors.base import FatalError
+
+    options = dict(settings.source)
+    kind = options.pop("type", "simulator")
+    try:
+        if kind == "simulator":
+            from collectors.sources.simulator import SimulatorSource
+            return SimulatorSource(settings.simulator_seed, settings.history_start)
+        if kind == "http_json":
+            from collectors.sources.http_json import HttpJsonSource, make_config
+            return HttpJsonSource(make_config(**options))
+        if kind == "sql":
+            from collectors.sources.sql import SqlSource
+            return SqlSource(**options)
+    except (FatalError, TypeError) as err:
+        raise ConfigError(f"Setting source / IOC_SOURCE ({kind}): {err}") from None
+    raise ConfigError(f"Setting source / IOC_SOURCE: unknown type {kind!r}; allowed: {', '.join(SOURCE_TYPES)}")
+
+
 def build_coordinator(settings: Settings, engine, on_run=None):
     from collectors.scheduler import Coordinator
-    from collectors.sources.simulator import SimulatorSource
     from geo import registry
 
     codes = list(registry.communes(settings.province_code).code)
-    return Coordinator(engine, SimulatorSource(settings.simulator_seed, settings.history_start), codes,
-                       settings.history_start, on_run=on_run)
+    return Coordinator(engine, build_source(settings), codes, settings.history_start, on_run=on_run)
 
 
 def backfill(coordinator, now: dt.datetime | None = None) -> None:
@@ -133,7 +155,7 @@ def start_collection(settings: Settings, engine, stack: contextlib.ExitStack, de
 
     coordinator = build_coordinator(settings, engine, on_run=on_run)
     backfill(coordinator)
-    if demo:
+    if demo and settings.source.get("type", "simulator") == "simulator":
         feed = start_embedded_feed(settings.simulator_seed, settings.history_start, settings.province_code)
         stack.callback(feed.stop)
         coordinator.source = feed_source(feed.url)

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     stale_after_s: int = Field(3 * 3600, ge=60, description="A unit without a successful collection for longer is stale")
     max_unit_failures_logged: int = Field(5, ge=0, description="Failing units named in one log line")
     language: str = Field("vi", pattern="^(vi|en)$", description="Default interface language")
+    source: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "simulator"},
+        description="Where the collector reads daily commune figures: {type: simulator}, "
+                    "{type: http_json, name, url, params, field_map, auth, secret, ...} or {type: sql, name, url, query, field_map}")
     health: HealthConfig = Field(default_factory=HealthConfig, description="System-health probes: systems, commune URL templates, recipes, thresholds")
     service_index: ServiceIndexConfig = Field(default_factory=ServiceIndexConfig, description="Service index (766 groups): weights, saturation thresholds, grade bands, missing-data rule")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Overview alerts: KPI and threshold for communes falling behind, consecutive days, list length")

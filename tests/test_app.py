@@ -40,3 +40,19 @@ def test_gunicorn_entry_point_builds_the_server(tmp_path, monkeypatch):
     server = ioc.server
     assert server.test_client().get("/").status_code == 200
     assert (tmp_path / "ioc.db").exists()
+
+
+def test_configured_sources_are_built_or_refused_clearly(tmp_path):
+    import pytest
+
+    from collectors.sources.http_json import HttpJsonSource
+    from config.settings import ConfigError
+
+    http = {"type": "http_json", "name": "dvc", "url": "https://dvc.example/api/{unit_code}/facts",
+            "auth": "bearer", "secret": "s3cret"}
+    source = ioc.build_source(load_settings(environ={}, source=http))
+    assert isinstance(source, HttpJsonSource) and "s3cret" not in repr(source)
+    with pytest.raises(ConfigError, match="unknown type 'ftp'; allowed: simulator, http_json, sql"):
+        ioc.build_source(load_settings(environ={}, source={"type": "ftp"}))
+    with pytest.raises(ConfigError, match="http_json"):
+        ioc.build_source(load_settings(environ={}, source={"type": "http_json", "url": "x"}))
