@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from config.facts import COUNT_COLUMNS, FACT_COLUMNS, KEY_COLUMNS
+from store import rollups
 from store.schema import collection_runs, dossier_facts, quarantine, unit_status, units
 
 FACT_WRITE_COLUMNS = FACT_COLUMNS + ("collected_at",)
@@ -26,7 +27,10 @@ def upsert_units(engine: Engine, frame: pd.DataFrame) -> int:
 
 
 def upsert_facts(engine: Engine, facts: pd.DataFrame, collected_at: dt.datetime) -> int:
-    """Write fact rows keyed by (unit, day, field, source); later values replace earlier ones."""
+    """Write fact rows keyed by (unit, day, field, source); later values replace earlier ones.
+
+    The rollups of the (unit, day) keys written are re-aggregated in the same transaction.
+    """
     if facts.empty:
         return 0
     frame = facts.reindex(columns=FACT_COLUMNS).copy()
@@ -49,6 +53,7 @@ def _executemany_upsert_sqlite(engine: Engine, frame: pd.DataFrame) -> int:
            f"ON CONFLICT (unit_code, day, field, source) DO UPDATE SET {updates}")
     with engine.begin() as connection:
         connection.exec_driver_sql(sql, values)
+        rollups.refresh(connection, frame)
     return len(values)
 
 
@@ -100,6 +105,7 @@ def _copy_upsert_postgres(engine: Engine, frame: pd.DataFrame) -> int:
             f"INSERT INTO dossier_facts ({', '.join(columns)}) SELECT {', '.join(columns)} FROM facts_incoming "
             f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates} WHERE {changed}"
         )
+        rollups.refresh(connection, frame)
     return len(frame)
 
 
