@@ -99,13 +99,16 @@ def last_collection(engine: Engine) -> dt.datetime | None:
         return connection.execute(query).scalar()
 
 
-def unit_freshness(engine: Engine, province_code: str | None = None) -> pd.DataFrame:
+def unit_freshness(engine: Engine, province_code: str | None = None,
+                   unit_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Per unit: newest success over all sources, newest day collected, last error."""
     query = select(unit_status.c.unit_code, func.max(unit_status.c.last_success_at).label("last_success_at"),
                    func.max(unit_status.c.last_day_collected).label("last_day_collected"),
                    func.max(unit_status.c.last_error_at).label("last_error_at")).group_by(unit_status.c.unit_code)
     if province_code is not None:
         query = query.where(unit_status.c.unit_code.in_(select(units.c.code).where(units.c.province_code == province_code)))
+    if unit_codes is not None:
+        query = query.where(unit_status.c.unit_code.in_(list(unit_codes)))
     return _read(engine, query)
 
 

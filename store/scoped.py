@@ -127,10 +127,8 @@ class ScopedReader:
 
     def unit_freshness(self) -> pd.DataFrame:
         """store.readers.unit_freshness of the province, only the scope's units."""
-        frame = readers.unit_freshness(self.engine, self.scope.province_code)
-        if self.scope.unit_codes is None:
-            return frame
-        return frame[frame["unit_code"].isin(self.scope.unit_codes)].reset_index(drop=True)
+        units = None if self.scope.unit_codes is None else sorted(self.scope.unit_codes)
+        return readers.unit_freshness(self.engine, self.scope.province_code, units)
 
     def data_extent(self) -> tuple[dt.date | None, dt.date | None]:
         """First and last day with facts in the scope."""
