@@ -6,9 +6,11 @@ import unicodedata
 
 import pandas as pd
 
-from dash import dcc, html
+from dash import ctx as dash_ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from config.service_index import COMPONENT_GROUPS, GROUPS, ServiceIndexConfig
+from dashboards import context
 from dashboards.format import NO_DATA, format_date, format_number, is_missing, parse_date
 from dashboards.i18n import normalise_lang, t, with_lang
 from kpis.service_index import COMPONENTS, not_computable_groups
@@ -21,6 +23,15 @@ SORT_KEYS = {"rank": ("rank", True), "change": ("rank_change", False), "name": (
              "type": ("type", True), "score": ("score", False), "points": ("points", False),
              **{f"group_{g}": (f"group_{g}", False) for g in SCORED_GROUPS}}
 DEFAULT_SORT = {"column": "rank", "ascending": True}
+
+
+def apply_preset(clicks) -> tuple[str, str]:
+    """ISO dates of the preset button just clicked (the rooms' period callbacks); no update if none was."""
+    if not dash_ctx.triggered_id or not any(clicks):
+        raise PreventUpdate
+    app = context.current()
+    start, end = preset_period(dash_ctx.triggered_id["preset"], app.settings.history_start, app.today())
+    return start.isoformat(), end.isoformat()
 
 
 def preset_period(preset: str, history_start: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -13,7 +13,7 @@ import dash
 import flask
 import pandas as pd
 import plotly.graph_objects as go
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx as dash_ctx, dcc, html
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
 
 from access.scope import current_reader, current_scope
 from config.fields import FIELDS_BY_CODE
@@ -21,8 +21,9 @@ from config.health import COMMUNE_SYSTEMS, SYSTEM_CATALOG
 from dashboards import context, loaders, loaders_rankings
 from dashboards.components.charts import FONT, OKABE_ITO, separators, trend_figure
 from dashboards.components.scorecard import (
+    apply_preset,
     change_cell, grade_label, group_name, not_computable_note, period_shown, period_toolbar, points_text,
-    preset_period, rank_text, read_period,
+    rank_text, read_period,
 )
 from dashboards.format import (
     NO_DATA, format_count, format_datetime, format_number, format_percent, format_value, is_missing,
@@ -145,11 +146,7 @@ clientside_callback(
 )
 def update_period(clicks):
     """Apply a preset button."""
-    app = context.current()
-    if not dash_ctx.triggered_id or not any(clicks):
-        raise dash.exceptions.PreventUpdate
-    start, end = preset_period(dash_ctx.triggered_id["preset"], app.settings.history_start, app.today())
-    return start.isoformat(), end.isoformat()
+    return apply_preset(clicks)
 
 
 @callback(

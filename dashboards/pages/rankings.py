@@ -5,14 +5,16 @@ Also home of the overview map's click-through: clicking a commune there opens /c
 from __future__ import annotations
 
 import dash
+import pandas as pd
 from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 
 from access.scope import DATA_ROLES, current_reader
 from config.service_index import GROUPS
 from dashboards import context, loaders_rankings
 from dashboards.components.scorecard import (
+    apply_preset,
     DEFAULT_SORT, SCORED_GROUPS, SORT_KEYS, TYPES, change_cell, commune_href_from_click, filter_frame,
-    grade_label, next_sort, not_computable_note, period_shown, period_toolbar, points_text, preset_period,
+    grade_label, next_sort, not_computable_note, period_shown, period_toolbar, points_text,
     rank_text, read_period, sort_frame, with_group_points,
 )
 from dashboards.format import format_number
@@ -71,11 +73,7 @@ def layout(lang: str | None = None, **_query) -> html.Div:
 )
 def update_period(clicks):
     """Apply a preset button."""
-    app = context.current()
-    if not dash_ctx.triggered_id or not any(clicks):
-        raise dash.exceptions.PreventUpdate
-    start, end = preset_period(dash_ctx.triggered_id["preset"], app.settings.history_start, app.today())
-    return start.isoformat(), end.isoformat()
+    return apply_preset(clicks)
 
 
 @callback(
