@@ -31,6 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 SUPPORTED_DB_BACKENDS = ("sqlite", "postgresql")
 CONFIG_FILE_ENV = "IOC_CONFIG"
+MODES = ("province", "national")
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IOC_", extra="forbid", frozen=True)
 
     province_code: str = Field("75", description="Two-digit official province code (75 = Đồng Nai)")
+    mode: str = Field("province", description="province (one province, the default) or national (all 34 provinces, "
+                                              "province -> commune drill-down with ?tinh=NN)")
+    national_backfill_days: int = Field(62, ge=1, le=3650, description="In national mode, days the first start backfills "
+                                        "(ending today, never before history_start): 3,355 units x 510 days is ~14M rows")
+    provinces_boundaries_path: Path | None = Field(None, description="Province outlines for the national map (GeoJSON/"
+                                                   "GeoPackage/Shapefile); none = approximate outlines from the communes")
+    provinces_code_column: str = Field("province_code", description="Column of provinces_boundaries_path holding the province code")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite file under ./data")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the embedded SQLite file and caches live")
     collection_interval_s: int = Field(300, ge=10, le=86_400, description="Seconds between collection runs")
@@ -70,6 +78,19 @@ class Settings(BaseSettings):
     sso_header: str = Field("", description="Reverse-proxy header carrying the authenticated user name (empty = single sign-on off)")
     sso_trusted_proxies: tuple[str, ...] = Field((), description="IP addresses or networks of the proxies whose sso_header is trusted")
     redis_url: str = Field("", description="Redis URL (redis:// or rediss://) of the cache shared by all web workers; empty = a cache per worker")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _check_mode(cls, value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in MODES:
+            raise ValueError(f"must be one of {', '.join(MODES)} (province: one province; national: all 34)")
+        return text
+
+    @property
+    def national(self) -> bool:
+        """True in national mode: every province, chosen per request (dashboards.scope_url)."""
+        return self.mode == "national"
 
     @field_validator("redis_url")
     @classmethod
