@@ -17,6 +17,13 @@ Invalidation, three ways:
 
 A cache outage never breaks a page: a failing backend is logged once and the loader computes.
 Values are pickled by the backends, so every hit is a fresh object callers may modify.
+
+Rendered callback outputs (`@rendered` on a page callback) are cached too, as the plain JSON-ready
+structure Dash sends (components and figures already turned into dicts), keyed on the callback's
+arguments and `callback_view()`: the caller's data scopes, the store, the data stamp, the app's
+settings and the clock's minute. A repeated view then costs a cache hit and orjson, not the
+rebuilding of a table or figure. Only requests to Dash's callback route use it: direct calls
+(tests, scripts) get the live component and figure objects.
 """
 from __future__ import annotations
 
@@ -31,9 +38,11 @@ import time
 import uuid
 import weakref
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
 from cachelib import SimpleCache
-from flask import current_app, has_app_context, has_request_context
+from dash._no_update import NoUpdate
+from flask import current_app, has_app_context, has_request_context, request
 from flask_caching import Cache
 from sqlalchemy import Engine, text
 
@@ -101,6 +110,80 @@ def cached_call(name: str, parts: Any, compute: Callable[[], T]) -> T:
     except Exception as err:  # noqa: BLE001
         _report_failure(err)
     return value
+
+
+RENDER_ROUTE = "_dash-update-component"
+_SETTINGS_DIGESTS: dict[int, tuple[Any, str]] = {}
+
+
+def rendered(function: Callable[..., T] | None = None, *, health: bool = False) -> Callable[..., T]:
+    """Cache a page callback's output, as sent to the browser, for the current view (see callback_view).
+
+    `health=True` for outputs that show probe results: the newest probe round is then part of the key.
+    """
+    def decorate(inner: Callable[..., T]) -> Callable[..., T]:
+        name = f"render:{inner.__module__}.{inner.__qualname__}"
+
+        @functools.wraps(inner)
+        def wrapper(*args, **kwargs):
+            if not _serving_callback():
+                return inner(*args, **kwargs)
+            parts = (args, tuple(sorted(kwargs.items())), callback_view(health))
+            return cached_call(name, parts, lambda: plain(inner(*args, **kwargs)))
+        return wrapper
+    return decorate(function) if function is not None else decorate
+
+
+def callback_view(health: bool = False) -> tuple:
+    """Everything a rendered output depends on besides the callback's arguments.
+
+    The caller's scope (its own and the rankings one: different users of one scope share entries),
+    the store and its data stamp, the app's settings, and the clock to the minute (staleness,
+    system states and "today" move with it; health loaders key on the minute as well). In national
+    mode the page's URL query too, since callbacks read the province shown from it.
+    """
+    from access.scope import current_scope
+    from dashboards import context, loaders
+    from store.scoped import ScopedReader
+
+    app, scope = context.current(), current_scope()
+    reader = ScopedReader(app.engine, scope.data_scope())
+    minute = app.now().replace(second=0, microsecond=0)
+    view = (store_identity(app.engine), _settings_digest(app.settings), scope.role, scope.can_export,
+            scope.data_scope(), scope.for_rankings().data_scope(), loaders.data_stamp(reader), minute)
+    if getattr(app.settings, "national", False):  # the province shown comes from the page's URL (Referer)
+        view += (urlsplit(request.headers.get("Referer", "")).query,)
+    if health:
+        from dashboards import loaders_systems
+        view += (loaders_systems.health_stamp(reader),)
+    return view
+
+
+def plain(value: Any) -> Any:
+    """A callback output as JSON-ready dicts and lists (what Dash would serialise), cheap to cache and send."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, NoUpdate):
+        return value
+    if hasattr(value, "to_plotly_json"):
+        return plain(value.to_plotly_json())
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value  # numbers of numpy, dates, arrays: orjson writes them as Dash would
+
+
+def _serving_callback() -> bool:
+    return has_request_context() and request.path.endswith(RENDER_ROUTE)
+
+
+def _settings_digest(settings) -> str:
+    known = _SETTINGS_DIGESTS.get(id(settings))
+    if known is None or known[0] is not settings:
+        digest = hashlib.sha256(repr(_normal(settings)).encode("utf-8")).hexdigest()[:16]
+        known = _SETTINGS_DIGESTS[id(settings)] = (settings, digest)
+    return known[1]
 
 
 def current_backend():

@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, 
 from access.scope import current_reader, current_scope
 from config.fields import FIELDS_BY_CODE
 from config.health import COMMUNE_SYSTEMS, SYSTEM_CATALOG
+from dashboards.cache import rendered
 from dashboards import context, loaders, loaders_rankings
 from dashboards.components.charts import FONT, OKABE_ITO, separators, trend_figure
 from dashboards.components.scorecard import (
@@ -156,6 +157,7 @@ def update_period(clicks):
     Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
     State(CODE, "data"), State(LANG, "data"),
 )
+@rendered
 def update_scorecard(start_date, end_date, _tick, code, lang):
     """Fill the score strip, the KPI comparison, the component breakdown and the climb advice."""
     app, lang = context.current(), normalise_lang(lang)
@@ -243,6 +245,7 @@ def _step_text(step, lang: str) -> str:
     Output(HISTORY, "figure"),
     Input(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(CODE, "data"), State(LANG, "data"),
 )
+@rendered
 def update_history(end_date, _tick, code, lang):
     """Draw the unit's rank by calendar month up to the period's end (rank 1 on top)."""
     app, lang = context.current(), normalise_lang(lang)
@@ -274,6 +277,7 @@ def history_figure(history: pd.DataFrame, lang: str) -> go.Figure:
     Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
     State(CODE, "data"), State(LANG, "data"),
 )
+@rendered
 def update_trend(start_date, end_date, _tick, code, lang):
     """Draw the unit's daily received bars and on-time line."""
     app, lang = context.current(), normalise_lang(lang)
@@ -288,6 +292,7 @@ def update_trend(start_date, end_date, _tick, code, lang):
     Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
     State(CODE, "data"), State(LANG, "data"),
 )
+@rendered
 def update_fields(start_date, end_date, _tick, code, lang):
     """Tabulate the unit's dossiers and rates by procedure field."""
     app, lang = context.current(), normalise_lang(lang)
@@ -317,6 +322,7 @@ def fields_table(frame: pd.DataFrame, lang: str) -> html.Table | html.P:
     Output(SYSTEMS, "children"),
     Input(INTERVAL, "n_intervals"), State(CODE, "data"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_systems(_tick, code, lang):
     """List the unit's monitored systems with their state and uptime."""
     app, lang = context.current(), normalise_lang(lang)

@@ -13,6 +13,7 @@ import flask
 from dash import Input, Output, State, callback, dcc, html
 
 from config.fields import PROCEDURE_FIELDS
+from dashboards.cache import rendered
 from dashboards import context, loaders_export
 from dashboards.exports.bieu06_xlsx import Bieu06Report
 from access.scope import EXPORT_ROLES, current_reader, current_scope
@@ -116,6 +117,7 @@ FILTERS = [Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(UNITS, 
     Output(PREVIEW_NOTE, "children"), Output(ERROR, "children"),
     *FILTERS, State(LANG, "data"),
 )
+@rendered
 def update_preview(start_date, end_date, units, fields, by, lang):
     """Refresh the direct download links and the Biểu 06 preview for the filters."""
     app, lang = context.current(), normalise_lang(lang)

@@ -16,6 +16,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 
 from access.scope import DATA_ROLES, current_reader
 from config.fields import PROCEDURE_FIELDS
+from dashboards.cache import rendered
 from dashboards import context, loaders, loaders_overview
 from dashboards.components.kpi import kpi_card, kpi_outputs
 from dashboards.components.overview_charts import (
@@ -223,6 +224,7 @@ def _kpi_output_list():
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
     State(FIELD, "value"),
 )
+@rendered
 def update_kpis(start_date, end_date, _tick, lang, field=None):
     """Fill the commune-level KPI strip, the freshness line and the period shown."""
     app, lang = context.current(), normalise_lang(lang)
@@ -261,6 +263,7 @@ def _naive(moment: dt.datetime) -> dt.datetime:
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
     State(FIELD, "value"),
 )
+@rendered
 def update_province_level(start_date, end_date, _tick, lang, field=None):
     """Show the province-level unit's own figures next to (never inside) the commune-level strip."""
     app, lang = context.current(), normalise_lang(lang)
@@ -278,6 +281,7 @@ def update_province_level(start_date, end_date, _tick, lang, field=None):
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), State(MAP_KPI, "value"), Input(INTERVAL, "n_intervals"),
     State(LANG, "data"), State(FIELD, "value"),
 )
+@rendered
 def update_map(start_date, end_date, kpi_key, _tick, lang, field=None):
     """Colour the communes by the chosen indicator; stale communes are marked, not coloured."""
     app, lang = context.current(), normalise_lang(lang)
@@ -295,6 +299,7 @@ def update_map(start_date, end_date, kpi_key, _tick, lang, field=None):
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
     State(FIELD, "value"),
 )
+@rendered
 def update_trend(start_date, end_date, _tick, lang, field=None):
     """Draw the daily received bars and on-time line (commune level) with system incidents shaded."""
     app, lang = context.current(), normalise_lang(lang)
@@ -309,6 +314,7 @@ def update_trend(start_date, end_date, _tick, lang, field=None):
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), State(MAP_KPI, "value"), Input(INTERVAL, "n_intervals"),
     State(LANG, "data"), State(FIELD, "value"),
 )
+@rendered
 def update_rankings(start_date, end_date, kpi_key, _tick, lang, field=None):
     """List the five best and five worst communes by the chosen indicator (stale communes left out)."""
     app, lang = context.current(), normalise_lang(lang)
@@ -331,6 +337,7 @@ def update_rankings(start_date, end_date, kpi_key, _tick, lang, field=None):
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
     State(FIELD, "value"),
 )
+@rendered
 def update_alerts(start_date, end_date, _tick, lang, field=None):
     """List overdue, nearly-due, falling-behind and stale communes and systems with problems."""
     app, lang = context.current(), normalise_lang(lang)

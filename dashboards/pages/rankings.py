@@ -10,6 +10,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 
 from access.scope import DATA_ROLES, current_reader
 from config.service_index import GROUPS
+from dashboards.cache import rendered
 from dashboards import context, loaders_rankings
 from dashboards.components.scorecard import (
     apply_preset,
@@ -94,6 +95,7 @@ def update_sort(clicks, current):
     Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(SEARCH, "value"), Input(TYPE, "value"),
     Input(SORT, "data"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered
 def update_table(start_date, end_date, search, unit_type, sort, _tick, lang):
     """Rank the communes and render the filtered, sorted table."""
     app, lang = context.current(), normalise_lang(lang)

@@ -7,6 +7,7 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from access.scope import current_reader, current_scope
+from dashboards.cache import rendered
 from dashboards import context
 from dashboards import loaders_systems as loaders
 from dashboards.components.charts import choropleth_figure
@@ -155,6 +156,7 @@ def _refresh_s(app) -> int:
     Output(FRESHNESS, "className"),
     Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_board(_tick, lang):
     """Fill the status board, the uptime table and the last-checked line."""
     app, lang = context.current(), normalise_lang(lang)
@@ -181,6 +183,7 @@ def checked_text(stamp, app, lang: str) -> tuple[str, str]:
     Output(MAP, "figure"),
     Input(MAP_KIND, "value"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_map(kind, _tick, lang):
     """Colour each commune by the share of its targets that answered their last probe."""
     app, lang = context.current(), normalise_lang(lang)
@@ -232,6 +235,7 @@ def update_commune(click, lang):
     Output(LATENCY, "figure"),
     Input(LATENCY_SYSTEM, "value"), Input(WINDOW, "value"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_latency(system, window, _tick, lang):
     """Draw the chosen system's hourly latency over the window, maintenance shaded."""
     app, lang = context.current(), normalise_lang(lang)
@@ -247,6 +251,7 @@ def update_latency(system, window, _tick, lang):
     Output(TIMELINE, "figure"), Output(INCIDENTS, "children"),
     Input(WINDOW, "value"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_incidents(window, _tick, lang):
     """Draw the incident timeline and list the incidents with their causes."""
     app, lang = context.current(), normalise_lang(lang)
@@ -264,6 +269,7 @@ def update_incidents(window, _tick, lang):
     Output(MAINTENANCE, "children"),
     Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_maintenance(_tick, lang):
     """List the maintenance occurrences of the next 14 days."""
     app, lang = context.current(), normalise_lang(lang)
@@ -275,6 +281,7 @@ def update_maintenance(_tick, lang):
     Output(GAUGES, "figure"), Output(GAUGES_SECTION, "style"),
     Input(WINDOW, "value"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
 )
+@rendered(health=True)
 def update_gauges(window, _tick, lang):
     """Draw concurrent users (and any other gauge) when some system publishes them; else hide the card."""
     app, lang = context.current(), normalise_lang(lang)
