@@ -47,7 +47,7 @@ class Scope:
     """What one caller may read: a province, optionally only some units, and two capabilities."""
 
     role: str
-    province_code: str
+    province_code: str | None                  # None = every province (national mode only)
     unit_codes: frozenset[str] | None = None   # None = the whole province
     can_export: bool = False
     can_admin: bool = False
@@ -64,8 +64,26 @@ class Scope:
     def allows_unit(self, code: str) -> bool:
         """Whether this scope may see the given unit (a unit of the province when unrestricted)."""
         if self.unit_codes is None:
-            return _province_of(code) == self.province_code
+            found = _province_of(code)
+            return found is not None and self.province_code in (None, found)
         return code in self.unit_codes
+
+    @property
+    def national(self) -> bool:
+        """Whether this scope covers every province (a national-mode leader, analyst or open demo)."""
+        return self.province_code is None
+
+    def for_province(self, province_code: str | None) -> Scope:
+        """This scope looking at one province (None: the nation); OutOfScope for a province it may not see.
+
+        A national scope narrows to any province; a province-bound one only "narrows" to its own,
+        and asking it for the nation gives its own province (it has nothing wider to show).
+        """
+        if province_code is None or province_code == self.province_code:
+            return self
+        if self.province_code is not None:
+            raise OutOfScope(f"{self.describe()} may not read province {province_code}")
+        return replace(self, province_code=province_code)
 
     def restrict(self, unit_codes: Iterable[str] | None = None) -> tuple[str, ...] | None:
         """The requested units, checked: OutOfScope on any unit outside; None asks for all in scope.
@@ -121,30 +139,44 @@ class Scope:
         """A short description for error messages and the audit log."""
         who = self.username or self.role
         units = "whole province" if self.unit_codes is None else f"units {sorted(self.unit_codes)}"
-        return f"{who} ({self.role}, province {self.province_code}, {units})"
+        where = "all provinces" if self.province_code is None else f"province {self.province_code}"
+        return f"{who} ({self.role}, {where}, {units})"
 
 
-def scope_for(role: str, province_code: str, unit_code: str | None = None, username: str = "") -> Scope:
-    """The scope a role grants (the one place the role policy lives)."""
-    if role == "leader":    # everything in the province, read-only
-        return Scope(role, province_code, None, can_export=True, username=username)
-    if role == "analyst":   # all data and exports of the province
+def scope_for(role: str, province_code: str | None, unit_code: str | None = None, username: str = "") -> Scope:
+    """The scope a role grants (the one place the role policy lives).
+
+    `province_code` None is national mode: a leader or analyst sees every province, or one province
+    when bound to that province's own unit (its two-digit code, e.g. --unit 75); a chair sees the
+    province of its commune.
+    """
+    if role in ("leader", "analyst"):   # everything in the province (or the nation), read and export
+        if province_code is None and unit_code:
+            province_code = _province_of(unit_code)
+            if province_code is None or province_code != unit_code:
+                raise ValueError(f"a {role} is bound to a province by its two-digit code, not {unit_code!r}")
         return Scope(role, province_code, None, can_export=True, username=username)
     if role == "chair":     # full detail, trends and exports of the own commune only
         if not unit_code:
             raise ValueError("a commune chair must be bound to one commune (unit_code)")
-        return Scope(role, province_code, frozenset({unit_code}), can_export=True, username=username)
+        return Scope(role, province_code or _province_of(unit_code), frozenset({unit_code}), can_export=True,
+                     username=username)
     if role == "admin":     # users, sources, probe targets, maintenance; no dossier data (deny by default)
         return Scope(role, province_code, frozenset(), can_export=False, can_admin=True, username=username)
     raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
 
 
-def open_scope(province_code: str) -> Scope:
+def configured_province(settings) -> str | None:
+    """The province every scope starts from: settings.province_code, or None (all) in national mode."""
+    return None if getattr(settings, "national", False) else settings.province_code
+
+
+def open_scope(province_code: str | None) -> Scope:
     """The scope of every request when authentication is switched off (tests, closed demos)."""
     return Scope("open", province_code, None, can_export=True, can_admin=False)
 
 
-def empty_scope(province_code: str) -> Scope:
+def empty_scope(province_code: str | None) -> Scope:
     """A scope that sees no unit and may do nothing: for building page skeletons that no user owns."""
     return Scope("none", province_code, frozenset(), can_export=False, can_admin=False)
 

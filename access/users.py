@@ -134,12 +134,22 @@ def _check_new_account(province_code: str, username: str, role: str, unit_code: 
         raise UserError(f"role {role!r} is not valid; use one of {', '.join(ROLES)}")
     if role == "chair":
         _check_commune(province_code, unit_code)
+    elif unit_code and province_code is None and role in ("leader", "analyst"):
+        _check_province_binding(unit_code)   # national mode: a leader or analyst of one province
     elif unit_code:
         raise UserError(f"only a commune chair is bound to a unit; drop --unit for role {role!r}")
     return name
 
 
-def _check_commune(province_code: str, unit_code: str | None) -> None:
+def _check_province_binding(unit_code: str) -> None:
+    from geo.registry import provinces
+
+    if unit_code not in provinces():
+        raise UserError(f"in national mode --unit binds a leader or analyst to a province: a two-digit province "
+                        f"code such as 75, not {unit_code!r}")
+
+
+def _check_commune(province_code: str | None, unit_code: str | None) -> None:
     from geo.registry import communes
 
     if not unit_code:

@@ -20,7 +20,7 @@ from dash import Input, Output
 from flask import Response, abort, request, send_file
 
 from access.scope import current_scope
-from dashboards import auth, context
+from dashboards import auth, context, national_geo, scope_url
 from dashboards.cache import init_cache
 from dashboards.components.kiosk import register_kiosk_callbacks
 from dashboards.components.shell import nav_links, shell
@@ -42,6 +42,7 @@ EMPTY_TOPOLOGY = json.dumps({"type": "Topology", "arcs": [], "objects": {
 def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = dt.datetime.now) -> dash.Dash:
     """Build the Dash app for the configured province, reading the given store."""
     province = registry_province(settings.province_code)
+    title = t("national_title", settings.language) if settings.national else province.name
     app = dash.Dash(
         "dashboards", use_pages=True, pages_folder=str(PAGES_DIR), assets_folder=str(ASSETS_DIR),
         serve_locally=True, title=t("app_title", settings.language), update_title=None,
@@ -50,14 +51,17 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
     geojson_url = _serve_geometry(app, map_geometry)
     topojson_url = _serve_empty_base_map(app)
     register_export_routes(app)  # /export/download, /export/jobs/<id>
+    geometries = national_geo.register(app, settings) if settings.national else None  # national mode's maps
     context.register(app.server, context.AppContext(settings=settings, engine=engine, map_geometry=map_geometry,
-                                                    now=now, geojson_url=geojson_url, topojson_url=topojson_url))
+                                                    now=now, geojson_url=geojson_url, topojson_url=topojson_url,
+                                                    geometries=geometries))
     init_cache(app.server, settings)  # loaders' results: Redis when settings.redis_url, else in this process
-    app.layout = shell(province.name)
-    _register_shell_callbacks(app, province.name)
+    app.layout = shell(title)
+    _register_shell_callbacks(app, title)
     register_kiosk_callbacks(app)
     _claim_page_callbacks(app)
     auth.install(app, settings, engine, now)  # login guard, sessions, CSRF, 403 on OutOfScope; last: it primes page layouts
+    scope_url.install(app.server)  # national mode: the request's scope narrowed to the province its URL shows
     return app
 
 

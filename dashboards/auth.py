@@ -34,7 +34,9 @@ from flask import Response, g, jsonify, redirect, request, session
 from markupsafe import escape
 
 from access import audit
-from access.scope import DEFAULT_SCOPE_KEY, ROLE_LABELS, empty_scope, open_scope, set_current_scope
+from access.scope import (
+    DEFAULT_SCOPE_KEY, ROLE_LABELS, configured_province, empty_scope, open_scope, set_current_scope,
+)
 from access.secret import session_secret
 from access.sso import trusted_username
 from store.scoped import OutOfScopeError
@@ -109,9 +111,9 @@ def install(app, settings, engine, now: Callable[[], dt.datetime] = dt.datetime.
     hooks = server.before_request_funcs.setdefault(None, [])
     if settings.auth_enabled:
         _register_user_box(app)
-    _prime_first_request_hooks(server, hooks, settings.province_code)
+    _prime_first_request_hooks(server, hooks, configured_province(settings))
     if not settings.auth_enabled:
-        server.extensions[DEFAULT_SCOPE_KEY] = open_scope(settings.province_code)
+        server.extensions[DEFAULT_SCOPE_KEY] = open_scope(configured_province(settings))
         return
     hooks.insert(0, _guard)  # before Dash's own hooks: nothing runs for a request we refuse
     server.after_request(_security_headers)
@@ -119,7 +121,7 @@ def install(app, settings, engine, now: Callable[[], dt.datetime] = dt.datetime.
         server.add_url_rule(state.prefix + name, endpoint=f"ioc_auth_{name}", view_func=view, methods=["GET", "POST"])
 
 
-def _prime_first_request_hooks(server, hooks, province_code: str) -> None:
+def _prime_first_request_hooks(server, hooks, province_code: str | None) -> None:
     """Run Dash's once-only first-request hooks now, under a scope that sees nothing.
 
     With pages, Dash's first request calls every page's layout() to build the validation layout,
@@ -186,7 +188,7 @@ def _guard():
             return _json(403, "password change required", login=_url(state, "change-password"))
         return redirect(_url(state, "change-password", next=_here()))
     g.ioc_user = user
-    set_current_scope(user.scope(state.settings.province_code))
+    set_current_scope(user.scope(configured_province(state.settings)))
     _check_page_scope(route)
     return None
 

@@ -23,10 +23,31 @@ class AppContext:
     now: Callable[[], dt.datetime] = dt.datetime.now
     geojson_url: str | None = None   # where the browser fetches the map geometry (versioned)
     topojson_url: str | None = None  # local stand-in for plotly.js's base-map CDN (see app._serve_geometry)
+    geometries: Any = None           # national mode: dashboards.national_geo.GeometryCatalog (any province, the nation)
 
     @property
-    def province_code(self) -> str:
-        return self.settings.province_code
+    def province_code(self) -> str | None:
+        """The province shown: settings.province_code, or in national mode the request's (None = the nation).
+
+        National mode resolves it from the page's URL in dashboards.scope_url, which narrows the
+        request's access scope; this reads that scope.
+        """
+        if not self.national:
+            return self.settings.province_code
+        from access.scope import current_scope
+
+        return current_scope().province_code
+
+    @property
+    def national(self) -> bool:
+        """National mode: every province, chosen per request (dashboards.scope_url)."""
+        return bool(getattr(self.settings, "national", False))
+
+    def map_for(self, province_code: str | None) -> tuple[Any, str | None]:
+        """(MapGeometry, URL) of a province's communes, or of the 34 provinces for None in national mode."""
+        if self.geometries is None:
+            return self.map_geometry, self.geojson_url
+        return self.geometries.geometry(province_code), self.geometries.url(province_code)
 
     def today(self) -> dt.date:
         """Today's date by the app's clock."""

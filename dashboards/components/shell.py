@@ -44,3 +44,25 @@ def nav_links(pathname: str | None, lang: str, role: str | None = None) -> list:
         active = "nav-link active" if path == (pathname or "/") else "nav-link"
         links.append(dcc.Link(name, href=with_lang(path, lang), className=active))
     return links
+
+
+def breadcrumb(province_code: str | None, lang: str, commune: tuple[str, str] | None = None,
+               path: str = "/") -> html.Nav | None:
+    """National mode's "Toàn quốc › Tỉnh X › Xã Y" with links back up (None in province mode).
+
+    `path` is the room the nation and province links open (the overview by default, or e.g. /rankings).
+    """
+    from dashboards import context, scope_url
+    from geo.registry import province as registry_province
+
+    if not context.current().national:
+        return None
+    items: list = [dcc.Link(t("national_title", lang), href=scope_url.href(path, None, lang), id="breadcrumb-nation")]
+    if province_code is not None:
+        name = registry_province(province_code).name
+        items += [html.Span(" › ", className="sep"),
+                  dcc.Link(name, href=scope_url.href(path, province_code, lang), id="breadcrumb-province")
+                  if commune else html.Span(name, id="breadcrumb-province", className="current")]
+    if commune is not None:
+        items += [html.Span(" › ", className="sep"), html.Span(commune[1], id="breadcrumb-commune", className="current")]
+    return html.Nav(items, className="breadcrumb", id="breadcrumb", **{"aria-label": t("national_breadcrumb", lang)})

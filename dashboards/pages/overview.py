@@ -17,8 +17,9 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from access.scope import DATA_ROLES, current_reader
 from config.fields import PROCEDURE_FIELDS
 from dashboards.cache import rendered
-from dashboards import context, loaders, loaders_overview
+from dashboards import context, loaders, loaders_overview, national_overview, scope_url
 from dashboards.components.kpi import kpi_card, kpi_outputs
+from dashboards.components.shell import breadcrumb
 from dashboards.components.overview_charts import (
     IndexKpi, add_incidents, alerts_panel, format_indicator, map_figure, ranking_table,
 )
@@ -68,11 +69,14 @@ def layout(lang: str | None = None, **query) -> html.Div:
     """Render the room for the URL's query (period, field, map indicator, language)."""
     app = context.current()
     state = _state(dict(query, lang=lang), app)
+    if app.national and app.province_code is None:   # national mode without ?tinh: the nation's view
+        return national_overview.layout(state, app)
     return html.Div(className="room room-overview", children=[
         # "callback-nav": pushState quietly, but let the page router see the new query and render it.
         dcc.Location(id=URL, refresh="callback-nav"),
         dcc.Store(id=LANG, data=state.lang),
         dcc.Interval(id=INTERVAL, interval=app.settings.collection_interval_s * 1000),
+        breadcrumb(app.province_code, state.lang),
         _toolbar(state, app),
         html.Section(className="kpi-strip", children=[kpi_card(kpi, state.lang, f"{PREFIX}-kpi") for kpi in KPIS]),
         html.P(t("overview_scope_communes", state.lang, count=len(loaders_overview.level_codes(
@@ -127,7 +131,7 @@ def _toolbar(state, app) -> html.Div:
 def _map_section(state, app) -> html.Section:
     lang = state.lang
     options = [{"label": label(INDICATORS[key], lang), "value": key} for key in MAP_CHOICES]
-    geometry = app.map_geometry
+    geometry, geojson_url = app.map_for(app.province_code)
     notes = []
     if geometry is not None and geometry.approximate:
         notes.append(html.P(t("map_approximate", lang), className="map-note", id=f"{MAP}-approximate"))
@@ -135,8 +139,8 @@ def _map_section(state, app) -> html.Section:
     if geometry is not None and geometry.attribution:
         notes.append(html.P(geometry.attribution, className="attribution", id=f"{MAP}-attribution"))
     graph = dcc.Graph(id=MAP, config={"displaylogo": False, "scrollZoom": False, "topojsonURL": app.topojson_url},
-                      style={"height": f"{MAP_HEIGHT}px"} if app.geojson_url else {"display": "none"})
-    if not app.geojson_url:
+                      style={"height": f"{MAP_HEIGHT}px"} if geojson_url else {"display": "none"})
+    if not geojson_url:
         notes.insert(0, html.P(t("map_unavailable", lang), className="muted", id=f"{MAP}-unavailable"))
     return html.Section(className="card map-card", children=[
         html.Div(className="card-head", children=[
@@ -285,13 +289,14 @@ def update_province_level(start_date, end_date, _tick, lang, field=None):
 def update_map(start_date, end_date, kpi_key, _tick, lang, field=None):
     """Colour the communes by the chosen indicator; stale communes are marked, not coloured."""
     app, lang = context.current(), normalise_lang(lang)
-    if not app.geojson_url:
+    geojson_url = app.map_for(app.province_code)[1]
+    if not geojson_url:
         raise dash.exceptions.PreventUpdate
     start, end = _period(start_date, end_date)
     kpi = INDICATORS.get(kpi_key or DEFAULT_MAP_KPI, INDICATORS[DEFAULT_MAP_KPI])
     frame = _communes(start, end, field, app)
     stale = loaders_overview.stale_units(_reader(app), app.province_code, app.now(), app.settings.stale_after_s)
-    return map_figure(frame, stale, kpi, app.geojson_url, lang)
+    return map_figure(frame, stale, kpi, geojson_url, lang)
 
 
 @callback(
@@ -343,7 +348,8 @@ def update_alerts(start_date, end_date, _tick, lang, field=None):
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
     now = app.now()
-    alerts = loaders_overview.overview_alerts(_reader(app), app.settings, start, end, now, _fields(field))
+    alerts = loaders_overview.overview_alerts(_reader(app), scope_url.settings_for(app), start, end, now,
+                                              _fields(field))
     watched = label(KPI_BY_KEY[app.settings.alerts.below_threshold_kpi], lang)
     return alerts_panel(alerts, app.settings, min(end, now.date()), watched, lang)
 
