@@ -1,6 +1,7 @@
 """Produce any export into a file or stream: the one entry point for the web routes, jobs and the CLI."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -13,9 +14,8 @@ from sqlalchemy import Engine
 from config.fields import FIELDS_BY_CODE, PROCEDURE_FIELDS
 from dashboards.exports.bieu06_xlsx import Bieu06Report, bieu06_report, write_bieu06_xlsx
 from dashboards.exports.request import ExportRequest
-from dashboards.exports.statistics import Progress, UnitInfo, iter_csv, write_stats_xlsx
+from dashboards.exports.statistics import Progress, UnitInfo, chunk_total, iter_csv, write_stats_xlsx
 from dashboards.i18n import t
-from store import readers_export
 from store.scoped import as_reader
 
 SCOPE_CODES_SHOWN = 10
@@ -48,7 +48,7 @@ def total_steps(request: ExportRequest) -> int:
     """How many progress steps the export takes (Biểu 06 is one step)."""
     if request.fmt == "bieu06-xlsx":
         return 1
-    return readers_export.chunk_count(request.start, request.end, request.by)
+    return chunk_total(request)
 
 
 def write_export(engine: Engine, request: ExportRequest, target, *, units: pd.DataFrame, reporter: str,
@@ -70,8 +70,7 @@ def write_export(engine: Engine, request: ExportRequest, target, *, units: pd.Da
 
 def csv_stream(engine: Engine, request: ExportRequest, units: pd.DataFrame) -> Iterator[bytes]:
     """The CSV as UTF-8 byte pieces, read from the store chunk by chunk as the client consumes them."""
-    for text in iter_csv(engine, request, UnitInfo.from_frame(units)):
-        yield text.encode("utf-8")
+    return iter_csv(engine, request, UnitInfo.from_frame(units))
 
 
 def write_file_atomically(engine: Engine, request: ExportRequest, out: Path, *, overwrite: bool, **kwargs) -> int:
@@ -104,15 +103,10 @@ def check_target(out: Path, overwrite: bool) -> None:
         raise PermissionError(f"Cannot write into {out.parent}; choose a folder you can write to")
 
 
-def _write_csv(target, pieces: Iterator[str]) -> int:
+def _write_csv(target, pieces: Iterator[bytes]) -> int:
     rows = -1  # the header is not a data row
-    if isinstance(target, (str, Path)):
-        with open(target, "w", encoding="utf-8", newline="") as stream:
-            for piece in pieces:
-                stream.write(piece)
-                rows += piece.count("\r\n")
-        return rows
-    for piece in pieces:
-        target.write(piece.encode("utf-8"))
-        rows += piece.count("\r\n")
+    with (open(target, "wb") if isinstance(target, (str, Path)) else contextlib.nullcontext(target)) as stream:
+        for piece in pieces:
+            stream.write(piece)
+            rows += piece.count(b"\r\n")
     return rows
