@@ -197,7 +197,8 @@ READ_MS = [0.0]  # time spent in store.readers during the current call
 def instrument_readers() -> None:
     """Count the time callbacks spend in store.readers' aggregate reads (the data layer's share)."""
     from store import readers
-    for name in ("period_totals", "daily_totals", "unit_freshness", "load_units", "last_collection"):
+    for name in ("period_totals", "unit_periods_totals", "daily_totals", "unit_freshness", "load_units",
+                 "last_collection"):
         original = getattr(readers, name)
 
         def timed(*args, _original=original, **kwargs):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from config.facts import OPTIONAL_COLUMNS
 from dashboards.loaders import CACHE_SIZE, KPI_KEYS, UNIT_INFO_COLUMNS, Source, data_stamp, units
 from kpis import alerts as rules
 from kpis import indicators
@@ -51,17 +52,20 @@ def level_codes(source: Source, province_code: str, level: str) -> tuple[str, ..
 def level_kpis(source: Source, province_code: str, start: dt.date, end: dt.date, level: str = COMMUNE_LEVEL,
                fields: Fields = None) -> dict[str, float]:
     """KPI values over [start, end] for the units of one level; NaN where there is no data."""
-    reader = as_reader(source, province_code)
-    codes = level_codes(reader, province_code, level)
-    return dict(_level_kpis(reader, codes, start, end, fields, data_stamp(reader)))
+    return level_kpis_with_previous(source, province_code, start, end, level, fields)[0]
 
 
 def level_kpis_with_previous(source: Source, province_code: str, start: dt.date, end: dt.date,
                              level: str = COMMUNE_LEVEL, fields: Fields = None) -> tuple[dict, dict]:
-    """KPI values of a level for the period and for the previous period of equal length."""
-    before = previous_period(start, end)
-    return (level_kpis(source, province_code, start, end, level, fields),
-            level_kpis(source, province_code, *before, level, fields))
+    """KPI values of a level for the period and for the previous period of equal length.
+
+    Both come from the per-unit totals of the two periods (one read, shared with the map, the
+    rankings and the alerts of the same view): a level's totals are the sums of its units'.
+    """
+    reader = as_reader(source, province_code)
+    codes = level_codes(reader, province_code, level)
+    both = _periods(reader, start, end, fields, data_stamp(reader))
+    return _level_values(both, codes, 0), _level_values(both, codes, 1)
 
 
 def unit_kpis(source: Source, province_code: str, start: dt.date, end: dt.date, fields: Fields = None,
@@ -133,7 +137,7 @@ def system_status(source: Source, settings, now: dt.datetime) -> pd.DataFrame:
 
 def clear() -> None:
     """Drop every cached result of this module."""
-    for cached in (_level_kpis, _unit_totals, _daily_trend, _freshness, _incidents, _system_status, _recent):
+    for cached in (_periods, _daily_trend, _freshness, _incidents, _system_status, _recent):
         cached.cache_clear()
 
 
@@ -144,18 +148,28 @@ def _recent_daily(reader: ScopedReader, province_code, as_of, consecutive_days, 
     return daily.copy()
 
 
-@memoize
-def _level_kpis(reader: ScopedReader, codes, start, end, fields, stamp) -> dict[str, float]:
-    totals = reader.period_totals(start, end, unit_codes=codes, fields=fields, group_by=())
-    if totals.empty or not codes:
+def _level_values(both: pd.DataFrame, codes: tuple[str, ...], period: int) -> dict[str, float]:
+    """KPIs of the summed totals of `codes` in one period of a _periods frame (NaN dict without data)."""
+    chosen = both[(both["period"] == period) & both["unit_code"].isin(codes)]
+    if chosen.empty or not codes:
         return {key: np.nan for key in KPI_KEYS}
-    row = indicators.with_indicators(totals).iloc[0]
+    counts = [c for c in chosen.columns if c not in OPTIONAL_COLUMNS and c not in ("period", "unit_code")]
+    summed = {c: [int(chosen[c].sum())] for c in counts}
+    # An optional column is "not reported" only when no unit reported it, as SQL's SUM over the units' rows.
+    summed.update({c: [chosen[c].sum(min_count=1)] for c in OPTIONAL_COLUMNS})
+    row = indicators.with_indicators(pd.DataFrame(summed)).iloc[0]
     return {key: np.nan if pd.isna(row[key]) else float(row[key]) for key in KPI_KEYS}
 
 
 @memoize
+def _periods(reader: ScopedReader, start, end, fields, stamp) -> pd.DataFrame:
+    """Per-unit totals of the period (period 0) and of the one before it (period 1), one read."""
+    return reader.unit_periods_totals(((start, end), previous_period(start, end)), fields=fields)
+
+
 def _unit_totals(reader: ScopedReader, start, end, fields, stamp) -> pd.DataFrame:
-    return reader.period_totals(start, end, fields=fields, group_by=("unit_code",))
+    both = _periods(reader, start, end, fields, stamp)
+    return both[both["period"] == 0].drop(columns="period").reset_index(drop=True)
 
 
 @memoize

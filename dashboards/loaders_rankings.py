@@ -58,18 +58,20 @@ def rank_history(source: Source, province_code: str, unit_code: str, end: dt.dat
                  since: dt.date | None = None) -> pd.DataFrame:
     """The unit's rank, score and number of ranked communes per calendar month up to `end`.
 
-    Months that end before `since` (the start of history) are left out.
+    Months that end before `since` (the start of history) are left out. Every month is read at once
+    (store.readers.unit_periods_totals) and the ranks of all communes are cached, so every commune's
+    history of the same months shares one read.
     """
     reader = as_reader(source, province_code)
-    rows, stamp, config_json = [], data_stamp(reader), config.model_dump_json()
-    for first, last in month_periods(end, months):
-        if since is not None and last < since:
-            continue
-        frame = _scored(reader, first, last, config_json, False, stamp)
-        mine = frame[frame["unit_code"] == unit_code]
-        rank = mine["rank"].iloc[0] if len(mine) else pd.NA
-        rows.append({"month": first, "rank": rank, "score": mine["score"].iloc[0] if len(mine) else np.nan,
-                     "ranked": int(frame["rank"].notna().sum())})
+    periods = tuple(p for p in month_periods(end, months) if since is None or p[1] >= since)
+    ranks = _month_ranks(reader, periods, config.model_dump_json(), data_stamp(reader))
+    rows = []
+    for i, (first, _last) in enumerate(periods):
+        month = ranks[ranks["period"] == i]
+        mine = month[month["unit_code"] == unit_code]
+        rows.append({"month": first, "rank": mine["rank"].iloc[0] if len(mine) else pd.NA,
+                     "score": mine["score"].iloc[0] if len(mine) else np.nan,
+                     "ranked": int(month["rank"].notna().sum())})
     return pd.DataFrame(rows, columns=["month", "rank", "score", "ranked"])
 
 
@@ -108,25 +110,42 @@ def unit_systems(source: Source, unit_code: str, now: dt.datetime, slow_ms: floa
 
 def clear() -> None:
     """Drop every cached result."""
-    for cached in (_scored, _commune_totals, _climb, _unit_fields, _unit_daily):
+    for cached in (_scored, _commune_periods, _month_ranks, _climb, _unit_fields, _unit_daily):
         cached.cache_clear()
 
 
 @memoize
-def _commune_totals(reader: ScopedReader, start, end, stamp) -> pd.DataFrame:
-    totals = reader.period_totals(start, end, group_by=("unit_code",))
+def _commune_periods(reader: ScopedReader, periods, stamp) -> pd.DataFrame:
+    """Period totals of the communes (one row per period index and commune with data), one read."""
+    totals = reader.unit_periods_totals(periods)
     communes = units(reader, reader.scope.province_code)
     codes = set(communes.loc[communes["level"] == COMMUNE_LEVEL, "code"])
     return totals[totals["unit_code"].isin(codes)].reset_index(drop=True)
+
+
+def _commune_totals(reader: ScopedReader, start, end, stamp) -> pd.DataFrame:
+    """The communes' totals over [start, end], from the read that also holds the previous period."""
+    both = _commune_periods(reader, ((start, end), previous_period(start, end)), stamp)
+    return both[both["period"] == 0].drop(columns="period").reset_index(drop=True)
+
+
+@memoize
+def _month_ranks(reader: ScopedReader, periods, config_json, stamp) -> pd.DataFrame:
+    """Every commune's score and rank in each period (columns period, unit_code, score, rank)."""
+    config = ServiceIndexConfig.model_validate_json(config_json)
+    totals = _commune_periods(reader, periods, stamp)
+    frames = [service_index_frame(totals[totals["period"] == i], config)[["unit_code", "score", "rank"]].assign(period=i)
+              for i in range(len(periods))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["unit_code", "score", "rank", "period"])
 
 
 @memoize
 def _scored(reader: ScopedReader, start, end, config_json, with_previous, stamp) -> pd.DataFrame:
     config = ServiceIndexConfig.model_validate_json(config_json)
     current = _with_kpis(_commune_totals(reader, start, end, stamp), config)
-    before = (_commune_totals(reader, *previous_period(start, end), stamp) if with_previous
-              else _commune_totals(reader, start, end, stamp).iloc[0:0])
-    previous = service_index_frame(before, config)[["unit_code", "rank", "score"]]
+    both = _commune_periods(reader, ((start, end), previous_period(start, end)), stamp)
+    before = both[both["period"] == 1] if with_previous else both.iloc[0:0]
+    previous = service_index_frame(before.drop(columns="period"), config)[["unit_code", "rank", "score"]]
     previous = previous.rename(columns={"rank": "previous_rank", "score": "previous_score"})
     info = units(reader, reader.scope.province_code)
     info = info[info["level"] == COMMUNE_LEVEL][UNIT_INFO_COLUMNS].rename(columns={"code": "unit_code"})

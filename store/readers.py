@@ -59,6 +59,84 @@ def period_totals(engine: Engine, start: dt.date, end: dt.date, *, province_code
     return frame[keys + list(PERIOD_COLUMNS) + ["days_with_data"]]
 
 
+def unit_periods_totals(engine: Engine, periods: Sequence[tuple[dt.date, dt.date]], *,
+                        province_code: str | None = None, unit_codes: Sequence[str] | None = None,
+                        fields: Sequence[str] | None = None) -> pd.DataFrame:
+    """period_totals grouped by unit for several periods in one read: one row per (period, unit).
+
+    `period` is the index of the period in `periods`; each (period, unit) row equals that row of
+    period_totals(start, end, group_by=("unit_code",)). Flows of every period come in one query,
+    the stocks at every boundary in one more (see _stocks_as_of), so a room that needs a period
+    and the one before it, or six months of ranks, pays for one read.
+    """
+    periods = [(start, end) for start, end in periods]
+    if not periods:
+        return _periods_frame(None)
+    scope = _Scope(province_code, unit_codes, fields)
+    if fields is not None and len(fields) > 1:  # days would have to be united over fields: period by period
+        frames = [period_totals(engine, start, end, province_code=province_code, unit_codes=unit_codes,
+                                fields=fields).assign(period=i) for i, (start, end) in enumerate(periods)]
+        return _periods_frame(pd.concat(frames, ignore_index=True) if frames else None)
+    dates = sorted({day for start, end in periods for day in (end, start - dt.timedelta(days=1))})
+    with engine.connect() as connection:
+        _small_reads(connection, scope)
+        flows = _periods_flows(connection, periods, scope)
+        stocks = _stocks_as_of(connection, dates, scope, ["unit_code"])
+    at = {day: i for i, day in enumerate(dates)}
+    stocked = pd.concat([frame.assign(at=i) for i, frame in enumerate(stocks)], ignore_index=True)
+    stocked = stocked[["at", "unit_code", *STOCK_COLUMNS]]
+    bounds = pd.DataFrame({"period": range(len(periods)), "closing": [at[end] for _, end in periods],
+                           "opening": [at[start - dt.timedelta(days=1)] for start, _ in periods]})
+    closing = bounds[["period", "closing"]].merge(stocked, left_on="closing", right_on="at").drop(columns=["closing", "at"])
+    opening = bounds[["period", "opening"]].merge(stocked, left_on="opening", right_on="at")
+    opening["carried_over"] = opening["pending_on_time"] + opening["pending_overdue"]
+    frame = flows.merge(closing, on=["period", "unit_code"], how="outer").merge(
+        opening[["period", "unit_code", "carried_over"]], on=["period", "unit_code"], how="left")
+    return _periods_frame(frame)
+
+
+def _periods_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Columns, types and order of unit_periods_totals."""
+    columns = ["period", "unit_code", *PERIOD_COLUMNS, "days_with_data"]
+    if frame is None or frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in OPTIONAL_COLUMNS else
+                                          "object" if c == "unit_code" else "int64") for c in columns})
+    counts = list(FLOW_COLUMNS) + list(STOCK_COLUMNS) + ["carried_over", "days_with_data"]
+    frame = frame.fillna({c: 0 for c in counts}).astype(
+        {"period": "int64", "unit_code": "str", **{c: "int64" for c in counts},
+         **{c: "float64" for c in OPTIONAL_COLUMNS}})
+    return frame.sort_values(["period", "unit_code"], kind="stable").reset_index(drop=True)[columns]
+
+
+def _periods_flows(connection: Connection, periods, scope: "_Scope") -> pd.DataFrame:
+    """Flows and days with data per (period, unit), every period in one query (at most one field, so
+    days add up: whole months from the monthly rollups, partial months from days)."""
+    by_field = scope.fields is not None
+    inner = ["unit_code", "field"] if by_field else ["unit_code"]
+    parts = []
+    for i, (start, end) in enumerate(periods):
+        months, partial = _month_split(start, end)
+        ranges = ([(rollup_unit_field_month if by_field else rollup_unit_month, "month", months)]
+                  if months is not None else []) + [(facts if by_field else rollup_unit_day, "day", r) for r in partial]
+        for table, column, (first, last) in ranges:
+            if column == "month":
+                days = func.sum(table.c.days)
+            else:
+                days = func.count(func.distinct(table.c.day)) if by_field else func.count()
+            sums = [func.sum(table.c[c]).label(c) for c in MONTH_SUMS] + [days.label("days")]
+            query = select(literal(i).label("period"), *[table.c[k] for k in inner], *sums).where(
+                table.c[column].between(first, last))
+            parts.append(scope.where(query, table).group_by(*[table.c[k] for k in inner]))
+    columns = ["period", "unit_code", *MONTH_SUMS, "days_with_data"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    union = union_all(*parts).subquery("parts")
+    sums = [func.sum(union.c[c]).label(c) for c in MONTH_SUMS] + [func.sum(union.c.days).label("days_with_data")]
+    query = select(union.c.period, union.c.unit_code, *sums).group_by(union.c.period, union.c.unit_code)
+    rows = connection.execute(query).all()
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
 def _small_reads(connection: Connection, scope: "_Scope") -> None:
     """On PostgreSQL, plan a scoped read without parallel workers: starting them costs more than the
     few index range scans (one per unit of a province) they would share."""

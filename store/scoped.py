@@ -120,6 +120,12 @@ class ScopedReader:
         return readers.period_totals(self.engine, start, end, fields=fields, group_by=group_by,
                                      **self._filter(unit_codes))
 
+    def unit_periods_totals(self, periods: Sequence[tuple[dt.date, dt.date]], *,
+                            unit_codes: Sequence[str] | None = None,
+                            fields: Sequence[str] | None = None) -> pd.DataFrame:
+        """store.readers.unit_periods_totals limited to the scope."""
+        return readers.unit_periods_totals(self.engine, periods, fields=fields, **self._filter(unit_codes))
+
     def daily_totals(self, start: dt.date, end: dt.date, *, unit_codes: Sequence[str] | None = None,
                      fields: Sequence[str] | None = None, by_unit: bool = False) -> pd.DataFrame:
         """store.readers.daily_totals limited to the scope."""
