@@ -18,6 +18,7 @@ from dashboards.components.scorecard import (
     grade_label, next_sort, not_computable_note, period_shown, period_toolbar, points_text,
     rank_text, read_period, sort_frame, with_group_points,
 )
+from dashboards.components import plain
 from dashboards.format import format_number
 from dashboards.i18n import normalise_lang, t, with_lang
 from kpis.change import previous_period
@@ -111,12 +112,17 @@ def update_table(start_date, end_date, search, unit_type, sort, _tick, lang):
     return body, summary, period_shown(start, end, previous_period(start, end), lang)
 
 
-def ranking_table(frame: pd.DataFrame, config, lang: str, sort: dict) -> html.Table:
-    """The rankings table; each unit's name links to its commune page."""
+def ranking_table(frame: pd.DataFrame, config, lang: str, sort: dict) -> dict:
+    """The rankings table; each unit's name links to its commune page.
+
+    Rows are written as the JSON of html.Tr/Td (components.plain): a province has a hundred rows of
+    fourteen cells, and component objects would cost more than the whole data read.
+    """
     header = html.Thead(html.Tr([_heading(key, lang, sort) for key in SORT_KEYS] + [
         html.Th(t("rankings_col_grade", lang))]))
     rows = [_row(row, config, lang) for row in frame.to_dict("records")]
-    return html.Table([header, html.Tbody(rows)], className="ranking rankings-table", id=f"{TABLE}-table")
+    return plain.tag("Table", [header, plain.tag("Tbody", rows)], className="ranking rankings-table",
+                     id=f"{TABLE}-table")
 
 
 def _heading(key: str, lang: str, sort: dict) -> html.Th:
@@ -131,19 +137,20 @@ def _heading(key: str, lang: str, sort: dict) -> html.Th:
                       if sort.get("column") == key else "none"})
 
 
-def _row(row: dict, config, lang: str) -> html.Tr:
-    code = row["unit_code"]
+def _row(row: dict, config, lang: str) -> dict:
+    code, td = row["unit_code"], plain.tag
     cells = [
-        html.Td(rank_text(row["rank"]), className="num"),
-        html.Td(change_cell(row["rank_change"], row["previous_rank"], row["rank"], lang), className="num"),
-        html.Td(dcc.Link(row["name"], href=with_lang(f"/commune/{code}", lang), id=f"{PREFIX}-link-{code}")),
-        html.Td(t(f"rankings_type_{row['type']}", lang) if row["type"] in TYPES else row["type"]),
-        html.Td(format_number(row["score"], lang), className="num"),
-        html.Td(points_text(row["points"], row["max_points"], lang), className="num"),
-        *[html.Td(format_number(row[f"group_{g}"], lang), className="num") for g in SCORED_GROUPS],
-        html.Td(grade_label(config, row["grade"], lang)),
+        td("Td", rank_text(row["rank"]), className="num"),
+        td("Td", change_cell(row["rank_change"], row["previous_rank"], row["rank"], lang).to_plotly_json(),
+           className="num"),
+        td("Td", plain.link(row["name"], with_lang(f"/commune/{code}", lang), id=f"{PREFIX}-link-{code}")),
+        td("Td", t(f"rankings_type_{row['type']}", lang) if row["type"] in TYPES else row["type"]),
+        td("Td", format_number(row["score"], lang), className="num"),
+        td("Td", points_text(row["points"], row["max_points"], lang), className="num"),
+        *[td("Td", format_number(row[f"group_{g}"], lang), className="num") for g in SCORED_GROUPS],
+        td("Td", grade_label(config, row["grade"], lang)),
     ]
-    return html.Tr(cells, **{"data-unit": code})
+    return td("Tr", cells, **plain.attrs(data_unit=code))
 
 
 # Dash Pages routes on its own location component; setting its pathname renders the page in place
