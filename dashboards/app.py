@@ -61,7 +61,7 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
     register_kiosk_callbacks(app)
     _claim_page_callbacks(app)
     auth.install(app, settings, engine, now)  # login guard, sessions, CSRF, 403 on OutOfScope; last: it primes page layouts
-    scope_url.install(app.server)  # national mode: the request's scope narrowed to the province its URL shows
+    scope_url.install(app)  # national mode: the request's scope narrowed to the province its URL shows
     return app
 
 

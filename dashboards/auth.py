@@ -111,7 +111,7 @@ def install(app, settings, engine, now: Callable[[], dt.datetime] = dt.datetime.
     hooks = server.before_request_funcs.setdefault(None, [])
     if settings.auth_enabled:
         _register_user_box(app)
-    _prime_first_request_hooks(server, hooks, configured_province(settings))
+    _prime_first_request_hooks(server, hooks, settings.province_code)  # national mode: scope_url adds the nation's ids
     if not settings.auth_enabled:
         server.extensions[DEFAULT_SCOPE_KEY] = open_scope(configured_province(settings))
         return
@@ -121,7 +121,7 @@ def install(app, settings, engine, now: Callable[[], dt.datetime] = dt.datetime.
         server.add_url_rule(state.prefix + name, endpoint=f"ioc_auth_{name}", view_func=view, methods=["GET", "POST"])
 
 
-def _prime_first_request_hooks(server, hooks, province_code: str | None) -> None:
+def _prime_first_request_hooks(server, hooks, province_code: str) -> None:
     """Run Dash's once-only first-request hooks now, under a scope that sees nothing.
 
     With pages, Dash's first request calls every page's layout() to build the validation layout,

@@ -58,6 +58,15 @@ def layout(state, app) -> html.Div:
     ])
 
 
+def validation_view(app) -> html.Div:
+    """The view with default state, for Dash's validation layout (dashboards.scope_url.install)."""
+    from dashboards.overview_state import parse_state
+
+    state = parse_state({}, history_start=app.settings.history_start, today=app.today(),
+                        kpi_keys=tuple(INDICATORS), default_kpi=DEFAULT_KPI)
+    return layout(state, app)
+
+
 def _province_codes(app) -> list[str]:
     from geo.registry import provinces
 

@@ -68,16 +68,52 @@ def parse_province(value) -> str | None:
     return code
 
 
-def install(server) -> None:
+def install(dash_app) -> None:
     """National mode: narrow every request's scope to the province its page shows, after the login guard.
 
-    Call after dashboards.auth.install (whose guard goes first in the hook list; this one goes last).
+    Call after dashboards.auth.install: its guard goes first in the hook list, this one last; and the
+    page layouts it primed (under a province scope) are the province-level rooms, to which this adds
+    the nation's views so that the browser knows every component id a page may show.
     """
     from dashboards import context
 
+    server = dash_app.server
     if not context.of(server).national:
         return
+    _add_nation_views(dash_app)
     server.before_request_funcs.setdefault(None, []).append(lambda: narrow_request_scope(context.current()))
+
+
+def _add_nation_views(dash_app) -> None:
+    from access.scope import empty_scope
+    from dashboards import context, national_overview, national_rankings
+
+    if dash_app.validation_layout is None:   # suppress_callback_exceptions: nothing is validated
+        return
+    known = {_id_key(c.id) for c in dash_app.validation_layout._traverse() if getattr(c, "id", None) is not None}
+    with dash_app.server.test_request_context("/"):
+        set_current_scope(empty_scope(None))
+        app = context.current()
+        views = [national_overview.validation_view(app), national_rankings.layout("vi", app)]
+    dash_app.validation_layout.children.append(_without_ids(views, known))
+
+
+def _id_key(component_id) -> str:
+    import json
+
+    return json.dumps(component_id, sort_keys=True) if isinstance(component_id, dict) else str(component_id)
+
+
+def _without_ids(node, known: set[str]):
+    """The tree without components whose id the validation layout already has (the shared controls)."""
+    if isinstance(node, (list, tuple)):
+        return [kept for child in node if (kept := _without_ids(child, known)) is not None]
+    if getattr(node, "id", None) is not None and _id_key(node.id) in known:
+        return None
+    children = getattr(node, "children", None)
+    if children is not None and not isinstance(children, str):
+        node.children = _without_ids(children, known)
+    return node
 
 
 def narrow_request_scope(app) -> None:
@@ -132,3 +168,8 @@ def settings_for(app):
     if shown is None or shown == app.settings.province_code:
         return app.settings
     return app.settings.model_copy(update={"province_code": shown})
+
+
+def link(app, path: str, lang: str | None = None) -> str:
+    """A link to another room showing the same province: `?tinh=` kept in national mode (none in province mode)."""
+    return href(path, province(app) if app.national else None, lang)

@@ -19,8 +19,9 @@ from access.scope import current_reader, current_scope
 from config.fields import FIELDS_BY_CODE
 from config.health import COMMUNE_SYSTEMS, SYSTEM_CATALOG
 from dashboards.cache import rendered
-from dashboards import context, loaders, loaders_rankings
+from dashboards import context, loaders, loaders_rankings, scope_url
 from dashboards.components.charts import FONT, OKABE_ITO, separators, trend_figure
+from dashboards.components.shell import breadcrumb
 from dashboards.components.scorecard import (
     apply_preset,
     change_cell, grade_label, group_name, not_computable_note, period_shown, period_toolbar, points_text,
@@ -78,7 +79,8 @@ def layout(code: str | None = None, lang: str | None = None, **_query) -> html.D
     not_found = [] if info is not None else [
         html.P(t("commune_not_found", lang, code=code), id=f"{PREFIX}-not-found", className="card")]
     title = f"{info['name']} ({info['code']})" if info is not None else NO_DATA
-    return html.Div(className="room room-commune scorecard", children=not_found + [html.Div(
+    crumbs = breadcrumb(app.province_code, lang, (info["code"], info["name"])) if info is not None else None
+    return html.Div(className="room room-commune scorecard", children=not_found + [crumbs, html.Div(
         hidden=info is None, children=_content(app, lang, title, info["code"] if info is not None else None))])
 
 
@@ -87,7 +89,7 @@ def _content(app, lang: str, title: str, code: str | None) -> list:
         dcc.Store(id=CODE, data=code), dcc.Store(id=LANG, data=lang),
         dcc.Interval(id=INTERVAL, interval=app.settings.collection_interval_s * 1000),
         html.Div(className="commune-actions no-print", children=[
-            dcc.Link(t("commune_back", lang), href=with_lang("/rankings", lang), id=f"{PREFIX}-back"),
+            dcc.Link(t("commune_back", lang), href=scope_url.link(app, "/rankings", lang), id=f"{PREFIX}-back"),
             html.Button(t("commune_print", lang), id=PRINT, n_clicks=0, className="preset"),
             html.Span(id=f"{PRINT}-done", hidden=True)]),
         period_toolbar(PREFIX, title, lang, app.settings.history_start, app.today()),

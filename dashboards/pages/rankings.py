@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, callback, ctx as dash_ctx, dcc, html
 from access.scope import DATA_ROLES, current_reader
 from config.service_index import GROUPS
 from dashboards.cache import rendered
-from dashboards import context, loaders_rankings
+from dashboards import context, loaders_rankings, national_rankings
 from dashboards.components.scorecard import (
     apply_preset,
     DEFAULT_SORT, SCORED_GROUPS, SORT_KEYS, TYPES, change_cell, commune_href_from_click, filter_frame,
@@ -19,6 +19,7 @@ from dashboards.components.scorecard import (
     rank_text, read_period, sort_frame, with_group_points,
 )
 from dashboards.components import plain
+from dashboards.components.shell import breadcrumb
 from dashboards.format import format_number
 from dashboards.i18n import normalise_lang, t, with_lang
 from kpis.change import previous_period
@@ -44,9 +45,12 @@ def layout(lang: str | None = None, **_query) -> html.Div:
     """Render the room in the URL's language; callbacks fill in the table."""
     lang = normalise_lang(lang)
     app = context.current()
+    if app.national and app.province_code is None:   # national mode without ?tinh: provinces ranked
+        return national_rankings.layout(lang, app)
     config = app.settings.service_index
     return html.Div(className="room room-rankings", children=[
         dcc.Store(id=LANG, data=lang), dcc.Store(id=SORT, data=DEFAULT_SORT),
+        breadcrumb(app.province_code, lang, path="/rankings"),
         dcc.Interval(id=INTERVAL, interval=app.settings.collection_interval_s * 1000),
         period_toolbar(PREFIX, t("rankings_title", lang), lang, app.settings.history_start, app.today()),
         html.Div(className="filters no-print", children=[
