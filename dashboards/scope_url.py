@@ -78,9 +78,9 @@ def install(dash_app) -> None:
     from dashboards import context
 
     server = dash_app.server
+    _add_nation_views(dash_app)   # their callbacks exist in every app, so their ids must be known in every app
     if not context.of(server).national:
         return
-    _add_nation_views(dash_app)
     server.before_request_funcs.setdefault(None, []).append(lambda: narrow_request_scope(context.current()))
 
 
