@@ -81,18 +81,73 @@ def unit_periods_totals(engine: Engine, periods: Sequence[tuple[dt.date, dt.date
     with engine.connect() as connection:
         _small_reads(connection, scope)
         flows = _periods_flows(connection, periods, scope)
-        stocks = _stocks_as_of(connection, dates, scope, ["unit_code"])
+        stocks = _unit_stocks(connection, dates, scope)
+    return _assemble_periods(periods, dates, flows, stocks)
+
+
+def _assemble_periods(periods, dates, flows: list[tuple], stocks: list[dict]) -> pd.DataFrame:
+    """Join flows and the stocks at each period's end and the day before it, in plain Python.
+
+    A province has a few hundred (period, unit) rows: dictionaries beat DataFrame merges here.
+    """
     at = {day: i for i, day in enumerate(dates)}
-    stocked = pd.concat([frame.assign(at=i) for i, frame in enumerate(stocks)], ignore_index=True)
-    stocked = stocked[["at", "unit_code", *STOCK_COLUMNS]]
-    bounds = pd.DataFrame({"period": range(len(periods)), "closing": [at[end] for _, end in periods],
-                           "opening": [at[start - dt.timedelta(days=1)] for start, _ in periods]})
-    closing = bounds[["period", "closing"]].merge(stocked, left_on="closing", right_on="at").drop(columns=["closing", "at"])
-    opening = bounds[["period", "opening"]].merge(stocked, left_on="opening", right_on="at")
-    opening["carried_over"] = opening["pending_on_time"] + opening["pending_overdue"]
-    frame = flows.merge(closing, on=["period", "unit_code"], how="outer").merge(
-        opening[["period", "unit_code", "carried_over"]], on=["period", "unit_code"], how="left")
-    return _periods_frame(frame)
+    rows: dict[tuple[int, str], list] = {}
+    width = len(MONTH_SUMS) + 1
+    for row in flows:  # (period, unit_code, *MONTH_SUMS, days)
+        rows[(row[0], row[1])] = [list(row[2:]), None, None]
+    for i, (start, end) in enumerate(periods):
+        for unit, values in stocks[at[end]].items():
+            rows.setdefault((i, unit), [None, None, None])[1] = values
+        opening = stocks[at[start - dt.timedelta(days=1)]]
+        for (period, unit), row in rows.items():
+            if period == i and unit in opening:
+                row[2] = opening[unit][0] + opening[unit][1]
+    ordered = sorted(rows)
+    flow_index = {c: k for k, c in enumerate(MONTH_SUMS)}
+    columns: dict[str, object] = {"period": np.array([k[0] for k in ordered], dtype="int64"),
+                                  "unit_code": pd.array([k[1] for k in ordered], dtype="str")}
+    flows_of = [rows[k][0] or [None] * width for k in ordered]
+    stocks_of = [rows[k][1] or (0, 0, 0) for k in ordered]
+    columns["carried_over"] = np.array([rows[k][2] or 0 for k in ordered], dtype="int64")
+    for c in PERIOD_COLUMNS[1:]:
+        if c in STOCK_COLUMNS:
+            columns[c] = np.array([v[STOCK_COLUMNS.index(c)] for v in stocks_of], dtype="int64")
+        elif c in OPTIONAL_COLUMNS:
+            columns[c] = np.array([np.nan if v[flow_index[c]] is None else v[flow_index[c]] for v in flows_of],
+                                  dtype="float64")
+        else:
+            columns[c] = np.array([v[flow_index[c]] or 0 for v in flows_of], dtype="int64")
+    columns["days_with_data"] = np.array([v[-1] or 0 for v in flows_of], dtype="int64")
+    if not ordered:
+        return _periods_frame(None)
+    return pd.DataFrame(columns)
+
+
+def _unit_stocks(connection: Connection, dates: Sequence[dt.date], scope: "_Scope") -> list[dict]:
+    """Per date: unit -> (pending_on_time, pending_overdue, nearly_due) as at its end (see _stocks_as_of)."""
+    columns = list(STOCK_COLUMNS)
+    if scope.fields is not None:  # stocks of some fields: from the facts of each unit's newest day
+        return [{row[0]: tuple(int(v) for v in row[1:]) for row in frame[["unit_code", *columns]].itertuples(index=False)}
+                for frame in _stocks_as_of(connection, dates, scope, ["unit_code"])]
+    ud = rollup_unit_day
+    latest = [_latest_days(as_of, scope, f"latest_{i}") for i, as_of in enumerate(dates)]
+    picked = [select(literal(i).label("at"), ud.c.unit_code, ud.c.complete, *[ud.c[c] for c in columns])
+              .select_from(ud.join(newest, and_(ud.c.unit_code == newest.c.unit_code, ud.c.day == newest.c.day)))
+              for i, newest in enumerate(latest)]
+    found: list[dict] = [{} for _ in dates]
+    incomplete: list[list[str]] = [[] for _ in dates]
+    for at, unit, complete, *values in connection.execute(union_all(*picked)).all():
+        if complete == 1:
+            found[at][unit] = tuple(values)
+        else:
+            incomplete[at].append(unit)
+    for i, units_left in enumerate(incomplete):  # a unit with a series gap near the date: from the facts
+        if units_left:
+            narrowed = _Scope(scope.province_code, units_left, None)
+            for unit, *values in connection.execute(_stock_query(dates[i], narrowed, ["unit_code"], columns)).all():
+                if any(v is not None for v in values):
+                    found[i][unit] = tuple(int(v or 0) for v in values)
+    return found
 
 
 def _periods_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -108,7 +163,7 @@ def _periods_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame.sort_values(["period", "unit_code"], kind="stable").reset_index(drop=True)[columns]
 
 
-def _periods_flows(connection: Connection, periods, scope: "_Scope") -> pd.DataFrame:
+def _periods_flows(connection: Connection, periods, scope: "_Scope") -> list[tuple]:
     """Flows and days with data per (period, unit), every period in one query (at most one field, so
     days add up: whole months from the monthly rollups, partial months from days)."""
     by_field = scope.fields is not None
@@ -127,14 +182,12 @@ def _periods_flows(connection: Connection, periods, scope: "_Scope") -> pd.DataF
             query = select(literal(i).label("period"), *[table.c[k] for k in inner], *sums).where(
                 table.c[column].between(first, last))
             parts.append(scope.where(query, table).group_by(*[table.c[k] for k in inner]))
-    columns = ["period", "unit_code", *MONTH_SUMS, "days_with_data"]
     if not parts:
-        return pd.DataFrame(columns=columns)
+        return []
     union = union_all(*parts).subquery("parts")
     sums = [func.sum(union.c[c]).label(c) for c in MONTH_SUMS] + [func.sum(union.c.days).label("days_with_data")]
     query = select(union.c.period, union.c.unit_code, *sums).group_by(union.c.period, union.c.unit_code)
-    rows = connection.execute(query).all()
-    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    return connection.execute(query).all()
 
 
 def _small_reads(connection: Connection, scope: "_Scope") -> None:
