@@ -40,6 +40,7 @@ import weakref
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
+import orjson
 from cachelib import SimpleCache
 from dash._no_update import NoUpdate
 from flask import current_app, has_app_context, has_request_context, request
@@ -160,18 +161,32 @@ def callback_view(health: bool = False) -> tuple:
 
 
 def plain(value: Any) -> Any:
-    """A callback output as JSON-ready dicts and lists (what Dash would serialise), cheap to cache and send."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, NoUpdate):
-        return value
-    if hasattr(value, "to_plotly_json"):
-        return plain(value.to_plotly_json())
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+    """A callback output as JSON-ready dicts and lists (what Dash would serialise), cheap to cache and send.
+
+    One orjson round trip turns components and figures (through their to_plotly_json) into plain
+    data; a top-level no_update stays itself, as Dash must see it.
+    """
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
-    return value  # numbers of numpy, dates, arrays: orjson writes them as Dash would
+    if isinstance(value, NoUpdate) or value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        return orjson.loads(orjson.dumps(value, default=_json_default, option=JSON_OPTIONS))
+    except TypeError:  # something orjson cannot write: let Dash's own serialiser deal with it
+        return value
+
+
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "to_plotly_json"):
+        return value.to_plotly_json()
+    if hasattr(value, "tolist"):  # numpy arrays orjson does not write natively (objects), numpy scalars
+        return value.tolist()
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _serving_callback() -> bool:
