@@ -30,9 +30,9 @@ def known_codes(source: loaders.Source, province_code: str) -> frozenset[str]:
     return frozenset(units(source, province_code)["code"])
 
 
-def reporter_name(province_code: str) -> str:
-    """The province's official name, as the reporting unit of the forms."""
-    return province(province_code).name
+def reporter_name(province_code: str | None) -> str:
+    """The province's official name, as the reporting unit of the forms (national mode's nation: Toàn quốc)."""
+    return province(province_code).name if province_code else "Toàn quốc"
 
 
 def bieu06_preview(source: loaders.Source, request: ExportRequest) -> Bieu06Report:

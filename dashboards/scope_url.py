@@ -173,3 +173,21 @@ def settings_for(app):
 def link(app, path: str, lang: str | None = None) -> str:
     """A link to another room showing the same province: `?tinh=` kept in national mode (none in province mode)."""
     return href(path, province(app) if app.national else None, lang)
+
+
+def commune_map_url(app) -> str | None:
+    """URL of the shown province's commune geometry; None at the nation's level (no commune map there)."""
+    shown = province(app)
+    return app.map_for(shown)[1] if shown is not None else None
+
+
+def unit_filter(app) -> tuple[str, ...] | None:
+    """The units a room may name for the shown province: the scope's own list, or in national mode the
+    province's communes (readers filtered only by unit, such as the health readers, need them)."""
+    from geo.registry import communes
+
+    scope = current_scope()
+    restricted = scope.restrict()
+    if restricted is not None or not app.national or scope.province_code is None:
+        return restricted
+    return tuple(communes(scope.province_code).code)

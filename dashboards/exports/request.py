@@ -117,7 +117,8 @@ def file_name(request: ExportRequest) -> str:
     """A safe download name built only from validated parts, e.g. bieu06_75_2025-07-01_2025-08-27.xlsx."""
     stem = "bieu06" if request.fmt == "bieu06-xlsx" else f"thong-ke-dung-han_{request.by}"
     scope = f"_{len(request.unit_codes)}-don-vi" if request.unit_codes else ""
-    return f"{stem}_{request.province_code}{scope}_{request.start}_{request.end}.{request.extension}"
+    where = request.province_code or "toan-quoc"   # national mode's whole nation has no province code
+    return f"{stem}_{where}{scope}_{request.start}_{request.end}.{request.extension}"
 
 
 def apply_scope(request: ExportRequest, scope) -> ExportRequest:

@@ -24,7 +24,8 @@ from dashboards.i18n import lang_from_search, t
 
 DOWNLOAD_PATH = "/export/download"
 JOB_PATH = "/export/jobs/"
-PARAMETERS = {"from", "to", "units", "fields", "by", "format", "lang"}
+# "tinh": national mode's province (dashboards.scope_url has narrowed the scope to it already).
+PARAMETERS = {"from", "to", "units", "fields", "by", "format", "lang", "tinh"}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SPOOL_BYTES = 32 * 1024 * 1024
 

@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from config.fields import PROCEDURE_FIELDS
 from dashboards.cache import rendered
-from dashboards import context, loaders_export
+from dashboards import context, loaders_export, scope_url
 from dashboards.exports.bieu06_xlsx import Bieu06Report
 from access.scope import EXPORT_ROLES, current_reader, current_scope
 from dashboards.exports.request import FORMATS, ExportInputError, apply_scope, build_request, file_name, to_params
@@ -105,7 +105,9 @@ def _request(start_date, end_date, units, fields, by, fmt, lang):
 
 
 def _href(export) -> str:
-    return dash.get_relative_path(DOWNLOAD_PATH) + "?" + urlencode(to_params(export))
+    # National mode: the download names its province (?tinh=), which the request hook checks against the scope.
+    shown = {scope_url.PARAM: export.province_code} if context.current().national and export.province_code else {}
+    return dash.get_relative_path(DOWNLOAD_PATH) + "?" + urlencode({**to_params(export), **shown})
 
 
 FILTERS = [Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(UNITS, "value"), Input(FIELDS, "value"),

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
-from access.scope import current_reader, current_scope
+from access.scope import current_reader
 from dashboards.cache import rendered
-from dashboards import context
+from dashboards import context, scope_url
 from dashboards import loaders_systems as loaders
 from dashboards.components.charts import choropleth_figure
 from dashboards.components.health import (
@@ -92,11 +92,12 @@ def _toolbar(lang: str) -> html.Div:
 def _map_section(lang: str, app, communal) -> html.Section:
     options = [{"label": t("systems_map_all", lang), "value": ALL_KINDS}]
     options += [{"label": system_label(code, name, lang), "value": code} for code, name in communal]
+    geojson_url = scope_url.commune_map_url(app)
     graph = dcc.Graph(id=MAP, config={"displaylogo": False, "scrollZoom": False, "topojsonURL": app.topojson_url},
-                      style={"height": f"{MAP_HEIGHT}px"} if app.geojson_url else {"display": "none"})
+                      style={"height": f"{MAP_HEIGHT}px"} if geojson_url else {"display": "none"})
     notes = [html.P(t("systems_map_hint", lang), className="muted"),
              html.P(t("systems_map_legend", lang), className="muted map-legend")]
-    if not app.geojson_url:
+    if not geojson_url:
         notes.insert(0, html.P(t("map_unavailable", lang), className="muted", id=f"{MAP}-unavailable"))
     return html.Section(className="card map-card", children=[
         html.Div(className="card-head", children=[
@@ -132,7 +133,7 @@ def _reader(app):
 
 def _units() -> tuple[str, ...] | None:
     """The communes the caller may see (None: the whole province); provincial systems are always shown."""
-    return current_scope().restrict()
+    return scope_url.unit_filter(context.current())
 
 
 def _status(app, units: tuple[str, ...] | None | bool = True):
@@ -187,7 +188,8 @@ def checked_text(stamp, app, lang: str) -> tuple[str, str]:
 def update_map(kind, _tick, lang):
     """Colour each commune by the share of its targets that answered their last probe."""
     app, lang = context.current(), normalise_lang(lang)
-    if not app.geojson_url:
+    geojson_url = scope_url.commune_map_url(app)
+    if not geojson_url:
         raise dash.exceptions.PreventUpdate
     health = app.settings.health
     systems = None if kind in (None, ALL_KINDS) else [kind]
@@ -196,7 +198,7 @@ def update_map(kind, _tick, lang):
     units = _commune_units(app)
     frame = units.merge(shares[["unit_code", "share_up"]], on="unit_code", how="left")
     frame["share_up"] = frame["share_up"].astype("float64")
-    return choropleth_figure(frame, SHARE_UP, app.geojson_url, lang)
+    return choropleth_figure(frame, SHARE_UP, geojson_url, lang)
 
 
 def _commune_units(app):
