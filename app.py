@@ -31,15 +31,18 @@ def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentPar
 
 # --- wiring -----------------------------------------------------------------------------------
 
-def open_store(settings: Settings):
-    """Engine on the configured database, migrated, with the registry's units loaded."""
-    from geo import registry
+def open_store(settings: Settings, units: bool = True):
+    """Engine on the configured database, migrated, with the registry's units loaded (unless units=False:
+    commands that never read the units table skip loading the registry, ~0.5 s)."""
     from store.db import create_store_engine, migrate
-    from store.writers import upsert_units
 
     engine = create_store_engine(settings.effective_database_url)
     migrate(engine)
-    upsert_units(engine, registry.all_units())
+    if units:
+        from geo import registry
+        from store.writers import upsert_units
+
+        upsert_units(engine, registry.all_units())
     return engine
 
 
@@ -78,6 +81,10 @@ def build_coordinator(settings: Settings, engine, on_run=None):
     from collectors.scheduler import Coordinator
     from geo import registry
 
+    if settings.national:   # every commune; a first start backfills a shorter window (3,321 communes)
+        codes = list(registry.communes().code)
+        return Coordinator(engine, build_source(settings), codes, settings.history_start, on_run=on_run,
+                           backfill_days=settings.national_backfill_days)
     codes = list(registry.communes(settings.province_code).code)
     return Coordinator(engine, build_source(settings), codes, settings.history_start, on_run=on_run)
 
@@ -117,7 +124,8 @@ def start_health_probes(settings: Settings, engine, scheduler, stack, demo: bool
 def create_web_app(settings: Settings, engine):
     from dashboards.app import create_app
 
-    return create_app(settings, engine, build_map_geometry(settings))
+    # National mode builds its maps itself (dashboards.national_geo): the nation now, each province on first use.
+    return create_app(settings, engine, None if settings.national else build_map_geometry(settings))
 
 
 def _startup(args: argparse.Namespace) -> Settings:
@@ -132,16 +140,19 @@ def _startup(args: argparse.Namespace) -> Settings:
 
 @command("demo", "Embedded demo (the default): backfill, collect every few minutes and serve the web app")
 def run_demo(args: argparse.Namespace) -> int:
+    from access.scope import configured_province
     from access.users import ensure_demo_accounts
-    from dashboards.cache import invalidate
+    from dashboards.warm import Warmer
 
     settings = _startup(args)
     engine = open_store(settings)
-    print_demo_accounts(ensure_demo_accounts(engine, settings.province_code, dt.datetime.now()))
+    print_demo_accounts(ensure_demo_accounts(engine, configured_province(settings), dt.datetime.now()))
+    web = create_web_app(settings, engine)
+    warmer = Warmer(web.server)
     with contextlib.ExitStack() as stack:
-        # Same process as the web app: each finished run clears the loader caches at once.
-        start_collection(settings, engine, stack, demo=True, on_run=invalidate)
-        return _serve(settings, engine)
+        # Same process as the web app: each finished run clears the loader caches and re-warms the default views.
+        start_collection(settings, engine, stack, demo=True, on_run=warmer.on_run)
+        return _serve(settings, web, warmer)
 
 
 def start_collection(settings: Settings, engine, stack: contextlib.ExitStack, demo: bool, on_run=None) -> None:
@@ -151,12 +162,13 @@ def start_collection(settings: Settings, engine, stack: contextlib.ExitStack, de
     over real HTTP to the embedded reference feed server, like a province's own system would.
     """
     from collectors.scheduler import start_scheduler
+    from access.scope import configured_province
     from collectors.sources.feed import feed_source, start_embedded_feed
 
     coordinator = build_coordinator(settings, engine, on_run=on_run)
     backfill(coordinator)
     if demo and settings.source.get("type", "simulator") == "simulator":
-        feed = start_embedded_feed(settings.simulator_seed, settings.history_start, settings.province_code)
+        feed = start_embedded_feed(settings.simulator_seed, settings.history_start, configured_province(settings))
         stack.callback(feed.stop)
         coordinator.source = feed_source(feed.url)
         log.info("live figures come from the commune feed at %s", feed.url)
@@ -182,12 +194,15 @@ def print_demo_accounts(created: dict[str, str], out=None) -> None:
 
 @command("serve", "Web app only; the collector runs elsewhere (python app.py collect)")
 def run_serve(args: argparse.Namespace) -> int:
+    from dashboards.warm import Warmer
+
     settings = _startup(args)
-    return _serve(settings, open_store(settings))
+    web = create_web_app(settings, open_store(settings))
+    return _serve(settings, web, Warmer(web.server))   # it polls the data stamp the collector process writes
 
 
-def _serve(settings: Settings, engine) -> int:
-    web = create_web_app(settings, engine)
+def _serve(settings: Settings, web, warmer) -> int:
+    warmer.start()
     log.info("IOC web app on http://%s:%s", settings.host, settings.port)
     web.run(host=settings.host, port=settings.port, debug=False)
     return 0
@@ -301,12 +316,14 @@ def run_users(args: argparse.Namespace) -> int:
     from access.cli import run
 
     settings = _startup(args)
-    return run(args, open_store(settings), settings.province_code)
+    return run(args, open_store(settings, units=False), settings.province_code)   # accounts check codes in geo.registry
 
 
 # --- entry point ------------------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, just that command's own arguments are declared (the others' imports,
+    e.g. the feed server's simulator or the export room, cost a second or more of start-up)."""
     parser = argparse.ArgumentParser(
         prog="python app.py",
         description="Provincial IOC: commune dossier KPIs, maps and collectors. Without a command, runs the embedded demo.",
@@ -318,16 +335,22 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (help_text, _handler, arguments) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
-        if arguments:
+        if arguments and only in (None, name):
             arguments(sub)
     return parser
+
+
+def _command_in(argv: list[str]) -> str:
+    """The sub-command named on the command line (the demo when none is)."""
+    return next((word for word in argv if word in COMMANDS), "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(only=_command_in(argv)).parse_args(argv)
     _help, handler, _arguments = COMMANDS[args.command or "demo"]
     try:
         return handler(args)
@@ -343,12 +366,35 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+_served = None   # the app `app:server` built last in this process (gunicorn: in the master, see worker_started)
+
+
 def __getattr__(name: str):
-    """`gunicorn app:server`: build the web app on first access, from settings alone."""
+    """`gunicorn app:server`: build the web app on access, from settings alone.
+
+    With gunicorn.conf.py (preload_app) this runs once, in the master: the store is migrated, the
+    units loaded and the map geometry built once, and the workers fork with the app ready. The
+    pool is emptied before the fork so that no connection is shared between processes.
+    """
     if name == "server":
+        global _served
         settings = load_settings()
-        return create_web_app(settings, open_store(settings)).server
+        engine = open_store(settings)
+        _served = create_web_app(settings, engine)
+        engine.dispose()
+        return _served.server
     raise AttributeError(name)
+
+
+def worker_started() -> None:
+    """gunicorn's post_worker_init: drop any pooled connection inherited from the master; start the cache warmer."""
+    if _served is None:
+        return
+    from dashboards import context
+    from dashboards.warm import Warmer
+
+    context.of(_served.server).engine.dispose(close=False)   # the master's, if any: never use, never close here
+    Warmer(_served.server).start()
 
 
 if __name__ == "__main__":

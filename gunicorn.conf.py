@@ -43,10 +43,13 @@ keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 
-# preload_app=False on purpose: each worker imports the app and builds its own Dash app, SQLAlchemy
-# engine (connection pools must not be shared across fork) and Redis client. Preloading would fork
-# one engine's open connections into every worker. The one-off work is done once, in on_starting.
-preload_app = False
+# The app is built once, in the master, before the workers fork (app.py `server`): migrations, the
+# registry's units and the map geometry happen once, the workers start in well under a second and
+# share the imported code and the app's read-only structures copy-on-write. The master empties its
+# connection pool before forking and each worker drops anything inherited (post_worker_init), so no
+# database connection is shared across processes; the Redis client reconnects per process by itself.
+# Code changes need a restart of the master (a HUP re-forks workers from the preloaded app).
+preload_app = True
 
 # The heartbeat file lives in memory (containers often mount /tmp on a slow overlay disk).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -66,11 +69,12 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
 
 
 def on_starting(server) -> None:
-    """Migrate the store, load the registry's units and build the map geometry once, before any worker.
+    """Without preload_app: migrate the store and build the map geometry once, before any worker.
 
-    Without this, every worker would run the same migrations and write the same geometry cache at
-    the same moment; with it, the workers find both ready and only open their engines.
+    With preload_app (the default here) the master has already done both while building the app.
     """
+    if server.cfg.preload_app:
+        return
     import app as ioc
 
     engine = ioc.open_store(_settings)
@@ -79,3 +83,21 @@ def on_starting(server) -> None:
     finally:
         engine.dispose()  # the master keeps no connection across fork
     server.log.info("store migrated and map geometry ready; starting %s worker(s)", server.cfg.workers)
+
+
+def post_worker_init(worker) -> None:
+    """In each worker, once its app is loaded: fresh connections, and the cache warmer's thread (dashboards.warm).
+
+    Threads do not survive a fork, so the warmer starts here, per worker: it warms the default views at
+    once and again after every collection run it sees (the collector is its own process).
+    """
+    import logging
+
+    import app as ioc
+
+    for name in ("ioc", "dashboards"):   # the app's own log lines (cache warmer, cache outages) join gunicorn's error log
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.handlers = list(logging.getLogger("gunicorn.error").handlers)
+        logger.propagate = False
+    ioc.worker_started()
