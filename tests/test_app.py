@@ -1,5 +1,6 @@
 """The composition root: command line, wiring of store + collector + web app, gunicorn entry point."""
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,16 @@ def test_configured_sources_are_built_or_refused_clearly(tmp_path):
         ioc.build_source(load_settings(environ={}, source={"type": "ftp"}))
     with pytest.raises(ConfigError, match="http_json"):
         ioc.build_source(load_settings(environ={}, source={"type": "http_json", "url": "x"}))
+
+
+def test_account_commands_start_without_the_web_app_or_the_feed_server(tmp_path):
+    # Start-up time of `python app.py users ...`: only the chosen command's arguments (and imports) are declared.
+    script = ("import sys, app; code = app.main(['users', 'list']); "
+              "print(code, sorted(m for m in ('dash', 'plotly', 'geopandas', 'collectors.feed_server', "
+              "'dashboards.exports.cli') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "IOC_DATA_DIR": str(tmp_path)})
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stderr
+    help_text = subprocess.run([sys.executable, "app.py", "feed-server", "--help"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120).stdout
+    assert "--latency-ms" in help_text
