@@ -216,11 +216,36 @@ def daily_totals(engine: Engine, start: dt.date, end: dt.date, *, province_code:
         elif not by_unit and (levels := _province_levels(connection, province_code, unit_codes)) is not None:
             query = _daily_query(rollup_province_day, start, end, keys, None).where(
                 rollup_province_day.c.province_code == province_code, rollup_province_day.c.level.in_(levels))
+        elif by_unit:  # the rollup's rows are already one per (unit, day): no GROUP BY to pay for
+            query = _unit_day_rows(start, end, _Scope(province_code, unit_codes, None))
         else:
             query = _daily_query(rollup_unit_day, start, end, keys, _Scope(province_code, unit_codes, None))
-        frame = _read(connection, query)
-    frame["day"] = pd.to_datetime(frame["day"]).dt.date
-    return frame
+        result = connection.execute(query)
+        return _tuples_frame(result.all(), list(result.keys()))
+
+
+def _unit_day_rows(start, end, scope: "_Scope") -> Select:
+    ud = rollup_unit_day
+    query = select(ud.c.day, ud.c.unit_code, *[ud.c[c] for c in FLOW_COLUMNS + STOCK_COLUMNS + OPTIONAL_COLUMNS])
+    return scope.where(query.where(ud.c.day.between(start, end)), ud).order_by(ud.c.day, ud.c.unit_code)
+
+
+def _tuples_frame(rows: list, columns: list[str]) -> pd.DataFrame:
+    """A frame of fetched rows, column by column (as pd.read_sql types them, days as dates), without its overhead."""
+    values = list(zip(*rows)) if rows else [() for _ in columns]
+    frame = {}
+    for name, column in zip(columns, values):
+        if name == "day":
+            seen: dict = {}
+            frame[name] = np.array([seen.setdefault(v, _as_date(v)) if v not in seen else seen[v] for v in column],
+                                   dtype=object)
+        elif name in ("unit_code", "field"):
+            frame[name] = pd.array(column, dtype="str")
+        elif any(v is None for v in column):
+            frame[name] = np.array([np.nan if v is None else v for v in column], dtype="float64")
+        else:
+            frame[name] = np.array(column, dtype="int64")
+    return pd.DataFrame(frame, columns=columns)
 
 
 def last_collection(engine: Engine) -> dt.datetime | None:
