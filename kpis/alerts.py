@@ -59,16 +59,28 @@ def below_threshold(daily: pd.DataFrame, kpi_key: str, threshold: float, consecu
         return pd.DataFrame(columns=columns)
     as_of = as_of or max(rates["day"])
     rates = rates[rates["day"] <= as_of]
-    calendar = pd.date_range(min(rates["day"], default=as_of), as_of, freq="D").date
-    grid = rates.pivot_table(index="unit_code", columns="day", values="value", aggfunc="first").reindex(columns=calendar)
-    below = (grid < threshold).to_numpy()  # NaN compares False: no data breaks the run
+    first = min(rates["day"], default=as_of)
+    units, grid = _unit_day_grid(rates, first, as_of)
+    below = grid < threshold  # NaN compares False: no data breaks the run
     streak = below[:, ::-1].cumprod(axis=1).sum(axis=1)
-    frame = pd.DataFrame({"unit_code": grid.index.astype(str), "streak_days": streak.astype("int64"),
-                          "latest": grid[as_of].to_numpy(dtype="float64")})
+    frame = pd.DataFrame({"unit_code": pd.array(units, dtype="str"), "streak_days": streak.astype("int64"),
+                          "latest": grid[:, -1] if grid.shape[1] else np.full(len(units), np.nan)})
     frame["since"] = [as_of - dt.timedelta(days=int(n) - 1) for n in frame["streak_days"]]
     frame = frame[frame["streak_days"] >= consecutive_days]
     frame = frame.sort_values(["streak_days", "latest", "unit_code"], ascending=[False, True, True], kind="mergesort")
     return frame[columns].reset_index(drop=True)
+
+
+def _unit_day_grid(rates: pd.DataFrame, first: dt.date, last: dt.date) -> tuple[list[str], np.ndarray]:
+    """Units (sorted) and a units x days array of the first value of each unit and day, NaN where none."""
+    units = sorted({str(code) for code in rates["unit_code"]})
+    row = {code: i for i, code in enumerate(units)}
+    grid = np.full((len(units), (last - first).days + 1), np.nan)
+    for code, day, value in zip(rates["unit_code"].astype(str), rates["day"], rates["value"].to_numpy(dtype="float64")):
+        column = (day - first).days
+        if np.isnan(grid[row[code], column]):  # the first value with data, as pivot_table's "first"
+            grid[row[code], column] = value
+    return units, grid
 
 
 def stale_units(freshness: pd.DataFrame, now: dt.datetime, stale_after_s: float) -> pd.DataFrame:
