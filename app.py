@@ -95,7 +95,7 @@ def backfill(coordinator, now: dt.datetime | None = None) -> None:
 
     now = now or dt.datetime.now()
     units = coordinator.pending_unit_days(now.date())
-    since = coordinator.history_start.strftime("%d/%m/%Y")
+    since = max(coordinator.history_start, now.date() - dt.timedelta(days=coordinator.backfill_days)).strftime("%d/%m/%Y")
     with tqdm(total=units, desc=f"Nạp dữ liệu từ {since} (backfill)", unit=" xã", file=sys.stderr) as bar:
         summaries = coordinator.run_once(now, trigger="backfill", progress=bar.update)
     rows = sum(s.rows_written for s in summaries)
@@ -316,7 +316,10 @@ def run_users(args: argparse.Namespace) -> int:
     from access.cli import run
 
     settings = _startup(args)
-    return run(args, open_store(settings, units=False), settings.province_code)   # accounts check codes in geo.registry
+    from access.scope import configured_province
+
+    # Accounts check codes in geo.registry; national mode binds leaders to a province with --unit NN.
+    return run(args, open_store(settings, units=False), configured_province(settings))
 
 
 # --- entry point ------------------------------------------------------------------------------

@@ -186,8 +186,10 @@ def payload(callback: dict, values: dict, period: tuple[dt.date, dt.date] | None
 
 def clear_caches() -> None:
     """Empty every loader cache, as after a new collection run."""
-    from dashboards import loaders, loaders_export, loaders_overview, loaders_rankings, loaders_systems
-    for module in (loaders, loaders_export, loaders_overview, loaders_rankings, loaders_systems):
+    from dashboards import (
+        loaders, loaders_export, loaders_national, loaders_overview, loaders_rankings, loaders_systems,
+    )
+    for module in (loaders, loaders_export, loaders_overview, loaders_rankings, loaders_systems, loaders_national):
         module.clear()
 
 
@@ -221,14 +223,18 @@ def call(client, body: dict) -> tuple[float, int]:
     return elapsed, len(response.get_data())
 
 
-def measure_rooms(app, commune_code: str, iterations: int, seed: int = 11) -> dict[str, dict]:
+# National mode's nation-level views: id prefix -> (page module, path); no ?tinh = the nation.
+NATION_ROOMS = {"nation": ("overview", "/"), "nrank": ("rankings", "/rankings")}
+
+
+def measure_rooms(app, commune_code: str, iterations: int, seed: int = 11, rooms=None) -> dict[str, dict]:
     """Per room and callback: cold p95 (caches cleared, new period each call), warm p95, response bytes."""
     rng = np.random.default_rng(seed)
     client = app.server.test_client()
     results = {}
-    for room, path in ROOMS.items():
+    for room, (page, path) in (rooms or {room: (room, path) for room, path in ROOMS.items()}).items():
         path = path.format(code=commune_code)
-        values = layout_values(app, room, path)
+        values = layout_values(app, page, path)
         for callback in room_callbacks(app, room, values):
             cold, reads, warm, size = [], [], [], 0
             for _ in range(iterations):
@@ -252,6 +258,18 @@ def _random_period(rng) -> tuple[dt.date, dt.date]:
     latest = (LAST_DAY - dt.date(LAST_DAY.year - 2, LAST_DAY.month, LAST_DAY.day)).days - length
     end = LAST_DAY - dt.timedelta(days=int(rng.integers(0, max(latest, 1))))
     return end - dt.timedelta(days=length - 1), end
+
+
+def measure_nation(engine, data_dir: Path, commune: str, iterations: int) -> float:
+    """National mode (IOC_MODE=national): the nation's overview and province ranking; returns the worst cold p95."""
+    from config.settings import load_settings
+    from dashboards.app import create_app
+    settings = load_settings(auth_enabled=False, mode="national", data_dir=data_dir / "national")
+    app = create_app(settings, engine, None, now=lambda: NOW)
+    geometry = app.server.extensions["ioc_dashboard"].map_for(None)[0]
+    print(f"national map geometry (sent once): {Path(geometry.path).stat().st_size / 1024:.0f} KB, "
+          f"{geometry.feature_count} provinces")
+    return report(measure_rooms(app, commune, iterations, rooms=NATION_ROOMS), "national")
 
 
 def national_bieu06(engine, unit_frame: pd.DataFrame, out: Path) -> tuple[float, int]:
@@ -324,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         results = measure_rooms(app, commune, args.iterations)
         worst = report(results, args.scale)
         if args.scale == "national":
+            worst = max(worst, measure_nation(engine, data_dir, commune, args.iterations))
             seconds, rows = national_bieu06(engine, unit_frame, data_dir / "bieu06.xlsx")
             print(f"Biểu 06, whole nation, one year: {seconds:.2f} s ({rows:,} unit x field rows)")
         print(f"dashboard scale={args.scale} p95_ms={worst:.0f}")

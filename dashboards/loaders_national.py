@@ -48,6 +48,12 @@ def nation_daily(reader: ScopedReader, start: dt.date, end: dt.date) -> pd.DataF
     return _nation_daily(reader, start, end, data_stamp(reader)).copy()
 
 
+def clear() -> None:
+    """Drop every cached result of this module."""
+    for cached in (_province_kpis, _nation_kpis, _nation_daily):
+        cached.cache_clear()
+
+
 def _provinces_of(reader: ScopedReader) -> list[str] | None:
     """The province filter for the national readers (None = all), refusing unit-limited scopes."""
     if reader.scope.unit_codes is not None:

@@ -78,9 +78,8 @@ def _stocks(connection, start, end, level, province_codes) -> pd.DataFrame:
     scope = readers._Scope(None, chosen, None)  # noqa: SLF001 - the very rule of period_totals
     closing, opening = readers._stocks_as_of(connection, [end, start - dt.timedelta(days=1)], scope,  # noqa: SLF001
                                              ["unit_code"])
-    provinces = pd.DataFrame(connection.execute(select(units.c.code, units.c.province_code)
-                                                .where(units.c.level == level)).all(),
-                             columns=["unit_code", "province_code"])
+    provinces = pd.read_sql(select(units.c.code.label("unit_code"), units.c.province_code)
+                            .where(units.c.level == level), connection)
     closing = closing.merge(provinces, on="unit_code").groupby("province_code")[list(STOCK_COLUMNS)].sum()
     opening = opening.merge(provinces, on="unit_code").groupby("province_code")[list(STOCK_COLUMNS)].sum()
     carried = (opening["pending_on_time"] + opening["pending_overdue"]).rename("carried_over")
