@@ -18,7 +18,7 @@ import pandas as pd
 from config.service_index import ServiceIndexConfig
 from kpis import indicators
 from kpis.change import previous_period
-from kpis.climb import ClimbStep, climb, climb_options
+from kpis.climb import LEVERS, ClimbStep, climb, climb_options
 from kpis.service_index import service_index_frame
 from dashboards.loaders import UNIT_INFO_COLUMNS, Source, data_stamp, units
 from dashboards.cache import memoize
@@ -169,8 +169,10 @@ def _climb(reader: ScopedReader, start, end, unit_code, config_json, steps, stam
     totals = _commune_totals(reader, start, end, stamp)
     if unit_code not in set(totals["unit_code"]):
         return [], []
-    ladder = climb(totals, unit_code, config, "on_time", steps=steps)
-    others = [step for step in climb_options(totals, unit_code, config) if step.lever != "on_time"]
+    scores = service_index_frame(totals, config)  # once for the ladder and every other lever
+    ladder = climb(totals, unit_code, config, "on_time", steps=steps, scores=scores)
+    others = climb_options(totals, unit_code, config, scores=scores,
+                           levers=tuple(key for key in LEVERS if key != "on_time"))
     return ladder, others
 
 

@@ -95,31 +95,51 @@ LEVERS: dict[str, Lever] = {lever.key: lever for lever in (
 
 
 def climb(totals_df: pd.DataFrame, unit_code: str, config: ServiceIndexConfig, lever: str = "on_time",
-          steps: int = 1) -> list[ClimbStep]:
+          steps: int = 1, scores: pd.DataFrame | None = None) -> list[ClimbStep]:
     """Return the smallest N on `lever` that passes each of the next `steps` better score levels.
 
     Steps are distinct: a step that already passes several units counts once, and the next step
     aims above the score it reaches. Empty when the unit is first, has no score, or the lever
-    cannot carry it past the next unit.
+    cannot carry it past the next unit. `scores` = service_index_frame(totals_df, config) when
+    the caller has it already.
     """
-    return _climb(totals_df, service_index_frame(totals_df, config), unit_code, config, _lever(lever), steps)
+    scores = service_index_frame(totals_df, config) if scores is None else scores
+    return _climb(_Standing.of(totals_df, scores, unit_code), config, _lever(lever), steps)
 
 
-def climb_options(totals_df: pd.DataFrame, unit_code: str, config: ServiceIndexConfig) -> list[ClimbStep]:
-    """Return, for every lever that can pass the next better unit, the smallest N; fewest dossiers first."""
-    scores = service_index_frame(totals_df, config)
-    steps = [step for lever in LEVERS.values() for step in _climb(totals_df, scores, unit_code, config, lever, 1)]
+def climb_options(totals_df: pd.DataFrame, unit_code: str, config: ServiceIndexConfig,
+                  scores: pd.DataFrame | None = None, levers: tuple[str, ...] | None = None) -> list[ClimbStep]:
+    """Return, for every lever (or the named ones) that can pass the next better unit, the smallest N;
+    fewest dossiers first."""
+    scores = service_index_frame(totals_df, config) if scores is None else scores
+    standing = _Standing.of(totals_df, scores, unit_code)
+    chosen = [LEVERS[key] for key in LEVERS if levers is None or key in levers]
+    steps = [step for lever in chosen for step in _climb(standing, config, lever, 1)]
     return sorted(steps, key=lambda step: (step.n, -step.points_gained, step.lever))
 
 
-def _climb(totals_df: pd.DataFrame, scores: pd.DataFrame, unit_code: str, config: ServiceIndexConfig,
-           lever: Lever, steps: int) -> list[ClimbStep]:
-    current = _current(scores, unit_code)
+@dataclass(frozen=True)
+class _Standing:
+    """What every lever's search needs about the unit: its scores row, the others with a score, its totals."""
+
+    current: pd.Series | None
+    others: pd.DataFrame
+    row: pd.Series | None
+
+    @staticmethod
+    def of(totals_df: pd.DataFrame, scores: pd.DataFrame, unit_code: str) -> "_Standing":
+        current = _current(scores, unit_code)
+        if current is None:
+            return _Standing(None, scores.iloc[0:0], None)
+        others = scores[(scores["unit_code"] != str(unit_code)) & scores["score"].notna()]
+        return _Standing(current, others, _unit_totals(totals_df, unit_code))
+
+
+def _climb(standing: _Standing, config: ServiceIndexConfig, lever: Lever, steps: int) -> list[ClimbStep]:
+    current, others, row = standing.current, standing.others, standing.row
     if current is None:
         return []
-    others = scores[(scores["unit_code"] != str(unit_code)) & scores["score"].notna()]
     targets = np.sort(others.loc[others["score"] > current["score"] + EPSILON, "score"].unique())
-    row = _unit_totals(totals_df, unit_code)
     capacity = lever.capacity(row)
     if not len(targets) or capacity <= 0:
         return []
