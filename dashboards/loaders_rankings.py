@@ -156,11 +156,16 @@ def _scored(reader: ScopedReader, start, end, config_json, with_previous, stamp)
     return frame.reset_index(drop=True)
 
 
+SHOWN_KPIS = {"received": indicators.received, "resolved": indicators.resolved,
+              "on_time_766": indicators.on_time_rate_766, "on_time_bieu06": indicators.on_time_rate_bieu06,
+              "online_share": indicators.online_share, "overdue_pending": indicators.overdue_pending}
+
+
 def _with_kpis(totals: pd.DataFrame, config: ServiceIndexConfig) -> pd.DataFrame:
-    scored = service_index_frame(totals, config)
-    derived = indicators.with_indicators(totals)[["unit_code", "received", "resolved", "on_time_766",
-                                                  "on_time_bieu06", "online_share", "overdue_pending"]]
-    return scored.merge(derived, on="unit_code", how="left")
+    scored = service_index_frame(totals, config)  # one row per totals row, in its order
+    for key, indicator in SHOWN_KPIS.items():
+        scored[key] = indicator(totals).to_numpy()
+    return scored
 
 
 @memoize
