@@ -1,4 +1,4 @@
-"""On-time statistics per unit x period bucket x procedure field, as streamed CSV or write-only XLSX.
+"""On-time statistics per unit x period bucket x procedure field, as streamed CSV or XLSX.
 
 Rows come from store.readers_bulk chunk by chunk and leave as soon as they are formatted, so
 memory stays flat whatever the size of the export; `progress(done, total)` is called per chunk.
@@ -13,12 +13,10 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Engine
 
 from config.fields import FIELDS_BY_CODE, PROCEDURE_FIELDS
+from dashboards.exports import xlsx_stream as xlsx
 from dashboards.exports.request import ExportRequest
 from dashboards.format import format_date, format_datetime
 from dashboards.i18n import t
@@ -136,25 +134,72 @@ def _csv_bytes(part: readers_bulk.BucketFrame, info: UnitInfo, lang: str) -> byt
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    periods, units, fields = _labels(part, info, lang)
+    columns = [_take(part, [_csv_line([label, start.isoformat(), end.isoformat()]) for label, start, end in periods],
+                     units=None, fields=None),
+               _take(part, [_csv_line(values) for values in units], units=True),
+               _take(part, [_csv_line(values) for values in fields], fields=True)]
+    for kind, values in _numbers(part.frame):
+        columns.append(pc.cast(pa.array(values), pa.string()) if kind == COUNT else _rate_text(values))
+    columns[-1] = pc.binary_join_element_wise(columns[-1], "\r\n", "")   # the line end, on the shortest column
+    return _joined_bytes(pc.binary_join_element_wise(*columns, ","))
+
+
+def _xlsx_rows(part: readers_bulk.BucketFrame, info: UnitInfo, lang: str, first_row: int) -> bytes:
+    """The chunk's rows as sheet XML (<row r=..> numbered from first_row), built column-wise like the CSV."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    periods, units, fields = _labels(part, info, lang)
+    columns = [_take(part, [xlsx.text_cell(label) + xlsx.date_cell(start) + xlsx.date_cell(end)
+                            for label, start, end in periods], units=None, fields=None),
+               _take(part, ["".join(xlsx.text_cell(v or None) for v in values) for values in units], units=True),
+               _take(part, ["".join(xlsx.text_cell(v or None) for v in values) for values in fields], fields=True)]
+    for kind, values in _numbers(part.frame):
+        if kind == COUNT:
+            columns += ["<c><v>", pc.cast(pa.array(values), pa.string()), "</v></c>"]
+        else:
+            known = pa.array(~np.isnan(values))
+            columns.append(pc.if_else(known, pc.binary_join_element_wise(
+                f'<c s="{xlsx.PERCENT}"><v>', _rate_text(values), "</v></c>", ""), "<c/>"))
+    numbers = pc.cast(pa.array(np.arange(first_row, first_row + len(part.frame))), pa.string())
+    return _joined_bytes(pc.binary_join_element_wise('<row r="', numbers, '">', *columns, "</row>", ""))
+
+
+def _labels(part: readers_bulk.BucketFrame, info: UnitInfo, lang: str) -> tuple[list, list, list]:
+    """The text columns' distinct values: (label, start, end) per bucket, (code, name, level) per unit, (code, name)
+    per field — each formatted once, then taken by index for every row."""
+    periods = [(b.label, b.start, b.end) for b in part.buckets]
+    units = [(code, _text(info.names.get(code)), _level_text(info.levels.get(code), lang))
+             for code in part.frame["unit_code"].cat.categories]
+    fields = [(code, getattr(FIELDS_BY_CODE[code], f"name_{lang}") if code in FIELDS_BY_CODE else code)
+              for code in part.frame["field"].cat.categories]
+    return periods, units, fields
+
+
+def _take(part: readers_bulk.BucketFrame, texts: list[str], *, units=None, fields=None):
+    """One text per row: texts[bucket], texts[unit] or texts[field] of each row."""
+    import pyarrow as pa
+
     frame = part.frame
-    units, fields = frame["unit_code"].cat, frame["field"].cat
-    periods = [_csv_line([b.label, b.start.isoformat(), b.end.isoformat()]) for b in part.buckets]
-    unit_text = [_csv_line([code, _text(info.names.get(code)), _level_text(info.levels.get(code), lang)])
-                 for code in units.categories]
-    field_text = [_csv_line([code, getattr(FIELDS_BY_CODE[code], f"name_{lang}") if code in FIELDS_BY_CODE else code])
-                  for code in fields.categories]
-    columns = [pa.array(periods).take(pa.array(frame["bucket"].to_numpy())),
-               pa.array(unit_text, pa.string()).take(pa.array(units.codes.to_numpy())),
-               pa.array(field_text, pa.string()).take(pa.array(fields.codes.to_numpy()))]
+    codes = frame["unit_code"].cat.codes if units else frame["field"].cat.codes if fields else frame["bucket"]
+    return pa.array(texts, pa.string()).take(pa.array(codes.to_numpy()))
+
+
+def _numbers(frame: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """(kind, values) of the count and rate columns in STAT_COLUMNS order: counts int64, rates rounded float64."""
     derived = {"received": indicators.received(frame), "resolved": indicators.resolved(frame)}
+    columns = []
     for key, kind in STAT_COLUMNS[8:]:
         if kind == COUNT:
-            values = derived[key] if key in derived else frame[key]
-            columns.append(pc.cast(pa.array(values.to_numpy(dtype="int64")), pa.string()))
+            columns.append((kind, (derived[key] if key in derived else frame[key]).to_numpy(dtype="int64")))
         else:
-            columns.append(_rate_text(RATE_FUNCTIONS[key](frame).round(RATE_DIGITS).to_numpy(dtype="float64")))
-    columns[-1] = pc.binary_join_element_wise(columns[-1], "\r\n", "")   # the line end, on the shortest column
-    lines = pc.binary_join_element_wise(*columns, ",")
+            columns.append((kind, RATE_FUNCTIONS[key](frame).round(RATE_DIGITS).to_numpy(dtype="float64")))
+    return columns
+
+
+def _joined_bytes(lines) -> bytes:
+    """The concatenated UTF-8 of an Arrow string array, straight from its data buffer."""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=4 * lines.offset)
     return memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]].tobytes()
 
@@ -195,45 +240,30 @@ def _csv_text(rows: Sequence[Sequence]) -> str:
 
 def write_stats_xlsx(engine: Engine, request: ExportRequest, info: UnitInfo, target, *, generated_at: dt.datetime,
                      reporter: str, progress: Progress | None = None) -> int:
-    """Write the statistics (write-only, streamed) and a metadata sheet; return the number of data rows."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(t("export_sheet_data", request.lang))
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    sheet.append([_styled(sheet, text, font=bold) for text in headers(request.lang)])
-    rows = 0
-    for frame in iter_stat_frames(engine, request, info, progress):
-        for record in _xlsx_rows(frame):
-            sheet.append([_styled(sheet, value, number_format="0.00%") if kind == RATE and value is not None
-                          else value for value, (_, kind) in zip(record, STAT_COLUMNS)])
-            rows += 1
-    meta = book.create_sheet(t("export_sheet_meta", request.lang))
-    for line in metadata_rows(engine, request, rows, generated_at, reporter):
-        meta.append(line)
-    book.save(target)
+    """Write the statistics (streamed, sheet XML built column-wise) and a metadata sheet; return the data rows.
+
+    Past the 1,048,575 data rows one sheet holds, the rows continue on "<sheet> (2)" with the header again.
+    """
+    lang = request.lang
+    book = xlsx.XlsxStream(target)
+    title, sheets, rows = t("export_sheet_data", lang), 1, 0
+    book.start_sheet(title, headers(lang))
+    for part in iter_bucket_frames(engine, request, progress, optional=False):
+        done = 0
+        while done < len(part.frame):
+            if book.rows_left == 0:
+                sheets += 1
+                book.start_sheet(f"{title} ({sheets})", headers(lang))
+            take = min(book.rows_left, len(part.frame) - done)
+            piece = readers_bulk.BucketFrame(part.buckets, part.frame.iloc[done:done + take])
+            book.add_row_xml(_xlsx_rows(piece, info, lang, book.rows_written + 1), take)
+            done += take
+        rows += len(part.frame)
+    book.start_sheet(t("export_sheet_meta", lang))
+    book.add_rows([[xlsx.cell(value) for value in line] for line in metadata_rows(engine, request, rows, generated_at,
+                                                                                      reporter)])
+    book.close()
     return rows
-
-
-def _xlsx_rows(frame: pd.DataFrame) -> Iterator[list]:
-    for record in frame.itertuples(index=False, name=None):
-        yield [_cell_value(value, kind) for value, (_, kind) in zip(record, STAT_COLUMNS)]
-
-
-def _cell_value(value, kind):
-    if kind == RATE:
-        return None if pd.isna(value) else float(value)
-    if kind == COUNT:
-        return int(value)
-    return value
-
-
-def _styled(sheet, value, font: Font | None = None, number_format: str | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
-    if font:
-        cell.font = font
-    if number_format:
-        cell.number_format = number_format
-    return cell
 
 
 def metadata_rows(engine: Engine, request: ExportRequest, rows: int, generated_at: dt.datetime,

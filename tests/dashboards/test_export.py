@@ -192,6 +192,28 @@ def test_statistics_xlsx_matches_csv_and_has_metadata(web):
     assert info["Dữ liệu có từ ngày … đến ngày …"] == "01/07/2025 – 27/08/2025"
 
 
+def test_statistics_xlsx_continues_on_new_sheets_and_holds_the_csv_values(web, monkeypatch):
+    from dashboards.exports import xlsx_stream
+
+    monkeypatch.setattr(xlsx_stream, "MAX_ROWS", 11)   # 10 data rows a sheet instead of 1,048,575
+    query = "from=2025-07-01&to=2025-08-27&by=week&units=25195,75&fields=ho_tich,dat_dai"
+    table = _csv(_get(web, query + "&format=csv"))
+    book = load_workbook(io.BytesIO(_get(web, query + "&format=xlsx").get_data()))
+    assert book.sheetnames == ["Thống kê", "Thống kê (2)", "Thống kê (3)", "Thống kê (4)", "Thông tin"]
+    sheets = [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames[:4]]
+    assert [len(rows) for rows in sheets] == [11, 11, 11, 7] and all(rows[0] == sheets[0][0] for rows in sheets)
+    rows = [row for sheet in sheets for row in sheet[1:]]
+    assert len(rows) == len(table) == 9 * 2 * 2
+    assert [r[0] for r in rows] == table["Kỳ"].tolist()
+    assert [r[1].date().isoformat() for r in rows] == table.iloc[:, 1].tolist()
+    assert [r[3] for r in rows] == table["Mã đơn vị"].tolist() and [r[4] for r in rows] == table.iloc[:, 4].tolist()
+    assert [list(r[8:19]) for r in rows] == table.iloc[:, 8:19].astype(int).values.tolist()
+    rates = [[None if v == "" else float(v) for v in row] for row in table.iloc[:, 19:22].values.tolist()]
+    assert [list(r[19:22]) for r in rows] == rates
+    assert book["Thống kê (2)"].cell(2, 20).number_format == "0.00%" and book["Thống kê"].freeze_panes == "A2"
+    assert {r[0]: r[1] for r in book["Thông tin"].iter_rows(values_only=True)}["Số dòng số liệu"] == 36
+
+
 @pytest.mark.parametrize("query, message", [
     ("to=2025-08-27", "Parameter 'from' is missing"),
     ("from=2025-07-01&to=27/08/2025", "to must be a date written YYYY-MM-DD"),
