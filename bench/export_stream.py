@@ -2,6 +2,7 @@
 
     python -m bench.export_stream              # PostgreSQL (IOC_BENCH_DATABASE_URL), fresh schema
     python -m bench.export_stream --sqlite     # temporary SQLite file
+    python -m bench.export_stream --format xlsx   # the same rows as XLSX (built in a spooled file, then sent)
 
 The app serves one province, so the million rows are that province's: its 96 units (95 communes
 and the province level) x 1,380 days x 8 procedure fields = 1,059,840 fact rows, generated with
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -113,8 +115,9 @@ class RssSampler:
         return max(rss for _, rss in self.samples) / 2**20
 
 
-def stream_export(base: str, start: dt.date, end: dt.date, username: str) -> tuple[int, int, float, list]:
-    """Sign in, stream the CSV; return (data rows, bytes, seconds, [(seconds, rows) progress])."""
+def stream_export(base: str, start: dt.date, end: dt.date, username: str,
+                  fmt: str = "csv") -> tuple[int, int, float, list]:
+    """Sign in, stream the export; return (data rows (CSV: counted; XLSX: -1), bytes, seconds, [(seconds, rows|bytes)])."""
     import httpx
 
     from bench.load import Stats, sign_in
@@ -124,14 +127,16 @@ def stream_export(base: str, start: dt.date, end: dt.date, username: str) -> tup
             if not await sign_in(client, Stats(), username):
                 raise RuntimeError(f"sign-in as {username} failed")
             rows, size, progress, started = -1, 0, [], time.perf_counter()
-            params = {"from": start.isoformat(), "to": end.isoformat(), "by": "day", "format": "csv"}
+            params = {"from": start.isoformat(), "to": end.isoformat(), "by": "day", "format": fmt}
             async with client.stream("GET", "/export/download", params=params) as response:
                 if response.status_code != 200:
                     raise RuntimeError(f"export answered HTTP {response.status_code}: {(await response.aread())[:300]}")
                 async for piece in response.aiter_bytes():
-                    rows += piece.count(b"\n")
+                    rows += piece.count(b"\n") if fmt == "csv" else 0
                     size += len(piece)
-                    progress.append((time.perf_counter() - started, rows))
+                    progress.append((time.perf_counter() - started, rows if fmt == "csv" else size))
+            if fmt != "csv":
+                rows = -1
             return rows, size, time.perf_counter() - started, progress
     import asyncio
 
@@ -142,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     args = parser.parse_args(argv)
     from access.users import add_user
     from store.db import create_store_engine, migrate
@@ -163,16 +169,19 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(base, process, 1)
         worker = worker_pids(process.pid)[0]
         first = LAST_DAY - dt.timedelta(days=args.days - 1)
+        load_before = os.getloadavg()[0]
         with RssSampler(worker) as sampler:
             time.sleep(1.0)
             baseline = sampler.samples[-1][1] / 2**20
-            data_rows, size, seconds, progress = stream_export(base, first, LAST_DAY, "analyst01")
+            data_rows, size, seconds, progress = stream_export(base, first, LAST_DAY, "analyst01", args.format)
             time.sleep(0.5)
-        _print_curve(sampler, progress, data_rows)
+        _print_curve(sampler, progress, data_rows if data_rows >= 0 else size)
+        data_rows = rows if data_rows < 0 else data_rows   # XLSX: one row per fact row, as the CSV shows
         peak = sampler.peak_mb
-        print(f"export: {data_rows:,} CSV rows, {size / 2**20:.0f} MB in {seconds:.1f} s "
+        print(f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+        print(f"export: {data_rows:,} {args.format.upper()} rows, {size / 2**20:.0f} MB in {seconds:.1f} s "
               f"({data_rows / seconds:,.0f} rows/s); worker RSS before {baseline:.0f} MB, peak {peak:.0f} MB")
-        print(f"export rows={data_rows} mb={size / 2**20:.0f} seconds={seconds:.1f} baseline_rss_mb={baseline:.0f} "
+        print(f"export format={args.format} rows={data_rows} mb={size / 2**20:.0f} seconds={seconds:.1f} baseline_rss_mb={baseline:.0f} "
               f"peak_rss_mb={peak:.0f} growth_mb={peak - baseline:.0f}")
         return 0
     finally:

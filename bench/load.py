@@ -1,7 +1,8 @@
 """Load test: 50 signed-in users browsing the rooms on gunicorn for 60 s, from a second process on 127.0.0.1.
 
-    python -m bench.load                       # PostgreSQL (IOC_BENCH_DATABASE_URL), fresh schema, 3 workers
-    python -m bench.load --sqlite --redis      # SQLite file; loader cache shared in Redis (IOC_BENCH_REDIS_URL)
+    python -m bench.load                       # PostgreSQL (IOC_BENCH_DATABASE_URL), fresh schema, 3 workers,
+                                               # loader cache shared in Redis (IOC_BENCH_REDIS_URL), as in production
+    python -m bench.load --sqlite --cache local   # SQLite file; one loader cache per worker
 
 The store is one province (75) filled by the app's own wiring: app.open_store, then the collector
 coordinator over the simulator for the last --days days. Accounts are real (access.users, argon2):
@@ -12,8 +13,10 @@ page router and header callbacks, then the room's data callbacks, up to 6 in fli
 browser) or changes the period of the room it is on. The callback bodies are the ones the
 renderer sends: built from app.callback_map and each room's layout (bench.dashboard helpers), on
 an in-process copy of the app over the same store. Users think 5-15 s between steps (--think) and
-sign in over the first 10 s. gunicorn runs gunicorn.conf.py (gthread) with --workers; this process is the
-client. Sign-in (GET /login + POST /login, argon2) happens during the ramp and is reported apart;
+sign in over the first 10 s. gunicorn runs gunicorn.conf.py (gthread, app preloaded) with --workers;
+this process is the client. Each worker's cache warmer (dashboards.warm) warms the default views at
+start; browsing starts once the log says so (with Redis one worker warms for all), as a wall screen
+would find the server some time after a collection run. Sign-in (GET /login + POST /login, argon2) happens during the ramp and is reported apart;
 every request of the browsing window counts: an error is an exception or an HTTP status >= 400.
 
 Last line: `load users=<n> errors=<n> p95_ms=<ms>`.
@@ -121,6 +124,17 @@ def wait_ready(base: str, process: subprocess.Popen, workers: int, timeout_s: fl
             pass
         time.sleep(0.5)
     raise RuntimeError(f"gunicorn did not answer within {timeout_s:.0f} s")
+
+
+def wait_warmed(log_path: Path, lines: int, timeout_s: float = 300.0) -> str:
+    """Wait for the workers' "cache warmed" log lines (dashboards.warm); return the last one's tail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        warmed = [line for line in log_path.read_text(errors="replace").splitlines() if "cache warmed" in line]
+        if len(warmed) >= lines:
+            return warmed[-1].split("cache warmed: ", 1)[-1]
+        time.sleep(0.5)
+    return f"no 'cache warmed' line after {timeout_s:.0f} s"
 
 
 def worker_pids(master_pid: int) -> list[int]:
@@ -366,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--days", type=int, default=120, help="days of history the simulator fills")
     parser.add_argument("--sqlite", action="store_true", help="SQLite file instead of a PostgreSQL schema")
-    parser.add_argument("--redis", action="store_true", help="share the loader cache in Redis (IOC_BENCH_REDIS_URL)")
+    parser.add_argument("--cache", choices=("redis", "local"), default="redis",
+                        help="loader cache: shared in Redis (IOC_BENCH_REDIS_URL; the default, as in production) "
+                             "or one per worker")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--think", type=float, nargs=2, default=THINK_S, metavar=("MIN_S", "MAX_S"),
                         help="think time between a user's steps (default 5 15)")
@@ -384,20 +400,23 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        redis_url = os.environ.get("IOC_BENCH_REDIS_URL", DEFAULT_REDIS) if args.redis else ""
+        redis_url = os.environ.get("IOC_BENCH_REDIS_URL", DEFAULT_REDIS) if args.cache == "redis" else ""
         process = start_gunicorn(server_environ(url, work, port, redis_url), args.workers, work / "gunicorn.log")
         wait_ready(base, process, args.workers)
+        print(f"cache warm: {wait_warmed(work / 'gunicorn.log', 1 if redis_url else args.workers)}", flush=True)
         geojson = geojson_path  # relative: the client's base_url applies
         print(f"gunicorn: {args.workers} workers x 4 threads on {base}; {args.users} users "
               f"({', '.join(f'{r}={sum(1 for p in people if p[1] == r)}' for r, _ in ROLE_MIX)}), "
               f"think {args.think[0]:g}-{args.think[1]:g} s, ramp {RAMP_S:.0f} s, {args.duration:.0f} s; "
               f"cache {'Redis' if redis_url else 'per worker'}", flush=True)
+        load_before = os.getloadavg()[0]
         stats, logins = asyncio.run(run_users(base, people, plans, router, geojson, args.duration, args.seed,
                                               tuple(args.think)))
         print(f"sign-in ({args.users} users over {RAMP_S:.0f} s, argon2, not in the p95 below):")
         report(logins, args.users)
         print(f"browsing {args.duration:.0f} s: {len(stats.latencies) / args.duration:.1f} requests/s")
         p95 = report(stats, args.users)
+        print(f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
         print(f"load users={args.users} errors={len(stats.errors)} p95_ms={p95:.0f}")
         return 0
     finally:
