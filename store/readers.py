@@ -45,6 +45,16 @@ def period_totals(engine: Engine, start: dt.date, end: dt.date, *, province_code
     """
     keys = _check_grouping(group_by)
     scope = _Scope(province_code, unit_codes, fields)
+    if keys in (["unit_code"], ["unit_code", "field"]) and (fields is None or len(fields) == 1):
+        # Days add up over these groups: the tuple-based read of unit_periods_totals, one period.
+        with engine.connect() as connection:
+            _small_reads(connection, scope)
+            flows = _periods_flows(connection, [(start, end)], scope, keys)
+            dates = sorted({end, start - dt.timedelta(days=1)})
+            stocks = _unit_stocks(connection, dates, scope, keys)
+        frame = _assemble_periods([(start, end)], dates, flows, stocks, keys)
+        if len(frame):  # (an empty answer keeps the general path's column types)
+            return frame.drop(columns="period")
     with engine.connect() as connection:  # one connection for the few small queries
         _small_reads(connection, scope)
         flows = _indexed(_period_flows(connection, start, end, scope, keys), keys)
@@ -85,28 +95,33 @@ def unit_periods_totals(engine: Engine, periods: Sequence[tuple[dt.date, dt.date
     return _assemble_periods(periods, dates, flows, stocks)
 
 
-def _assemble_periods(periods, dates, flows: list[tuple], stocks: list[dict]) -> pd.DataFrame:
+def _assemble_periods(periods, dates, flows: list[tuple], stocks: list[dict],
+                      keys: Sequence[str] = ("unit_code",)) -> pd.DataFrame:
     """Join flows and the stocks at each period's end and the day before it, in plain Python.
 
     A province has a few hundred (period, unit) rows: dictionaries beat DataFrame merges here.
+    Rows are keyed (period, unit) or (period, (unit, field)).
     """
     at = {day: i for i, day in enumerate(dates)}
-    rows: dict[tuple[int, str], list] = {}
-    width = len(MONTH_SUMS) + 1
-    for row in flows:  # (period, unit_code, *MONTH_SUMS, days)
-        rows[(row[0], row[1])] = [list(row[2:]), None, None]
+    width = len(keys)
+    rows: dict[tuple, list] = {}
+    for row in flows:  # (period, *keys, *MONTH_SUMS, days)
+        rows[(row[0], row[1] if width == 1 else tuple(row[1:1 + width]))] = [list(row[1 + width:]), None, None]
     for i, (start, end) in enumerate(periods):
-        for unit, values in stocks[at[end]].items():
-            rows.setdefault((i, unit), [None, None, None])[1] = values
+        for key, values in stocks[at[end]].items():
+            rows.setdefault((i, key), [None, None, None])[1] = values
         opening = stocks[at[start - dt.timedelta(days=1)]]
-        for (period, unit), row in rows.items():
-            if period == i and unit in opening:
-                row[2] = opening[unit][0] + opening[unit][1]
+        for (period, key), row in rows.items():
+            if period == i and key in opening:
+                row[2] = opening[key][0] + opening[key][1]
     ordered = sorted(rows)
+    if not ordered:
+        return _periods_frame(None)
     flow_index = {c: k for k, c in enumerate(MONTH_SUMS)}
-    columns: dict[str, object] = {"period": np.array([k[0] for k in ordered], dtype="int64"),
-                                  "unit_code": pd.array([k[1] for k in ordered], dtype="str")}
-    flows_of = [rows[k][0] or [None] * width for k in ordered]
+    columns: dict[str, object] = {"period": np.array([k[0] for k in ordered], dtype="int64")}
+    for position, name in enumerate(keys):
+        columns[name] = pd.array([k[1] if width == 1 else k[1][position] for k in ordered], dtype="str")
+    flows_of = [rows[k][0] or [None] * (len(MONTH_SUMS) + 1) for k in ordered]
     stocks_of = [rows[k][1] or (0, 0, 0) for k in ordered]
     columns["carried_over"] = np.array([rows[k][2] or 0 for k in ordered], dtype="int64")
     for c in PERIOD_COLUMNS[1:]:
@@ -118,17 +133,19 @@ def _assemble_periods(periods, dates, flows: list[tuple], stocks: list[dict]) ->
         else:
             columns[c] = np.array([v[flow_index[c]] or 0 for v in flows_of], dtype="int64")
     columns["days_with_data"] = np.array([v[-1] or 0 for v in flows_of], dtype="int64")
-    if not ordered:
-        return _periods_frame(None)
     return pd.DataFrame(columns)
 
 
-def _unit_stocks(connection: Connection, dates: Sequence[dt.date], scope: "_Scope") -> list[dict]:
-    """Per date: unit -> (pending_on_time, pending_overdue, nearly_due) as at its end (see _stocks_as_of)."""
+def _unit_stocks(connection: Connection, dates: Sequence[dt.date], scope: "_Scope",
+                 keys: Sequence[str] = ("unit_code",)) -> list[dict]:
+    """Per date: unit (or (unit, field)) -> (pending_on_time, pending_overdue, nearly_due) as at its end
+    (see _stocks_as_of)."""
     columns = list(STOCK_COLUMNS)
-    if scope.fields is not None:  # stocks of some fields: from the facts of each unit's newest day
-        return [{row[0]: tuple(int(v) for v in row[1:]) for row in frame[["unit_code", *columns]].itertuples(index=False)}
-                for frame in _stocks_as_of(connection, dates, scope, ["unit_code"])]
+    if scope.fields is not None or list(keys) != ["unit_code"]:  # by field: from the facts of the newest days
+        width = len(keys)
+        return [{(row[0] if width == 1 else tuple(row[:width])): tuple(int(v) for v in row[width:])
+                 for row in frame[[*keys, *columns]].itertuples(index=False)}
+                for frame in _stocks_as_of(connection, dates, scope, list(keys))]
     ud = rollup_unit_day
     latest = [_latest_days(as_of, scope, f"latest_{i}") for i, as_of in enumerate(dates)]
     picked = [select(literal(i).label("at"), ud.c.unit_code, ud.c.complete, *[ud.c[c] for c in columns])
@@ -163,10 +180,11 @@ def _periods_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame.sort_values(["period", "unit_code"], kind="stable").reset_index(drop=True)[columns]
 
 
-def _periods_flows(connection: Connection, periods, scope: "_Scope") -> list[tuple]:
-    """Flows and days with data per (period, unit), every period in one query (at most one field, so
-    days add up: whole months from the monthly rollups, partial months from days)."""
-    by_field = scope.fields is not None
+def _periods_flows(connection: Connection, periods, scope: "_Scope", keys: Sequence[str] = ("unit_code",)) -> list[tuple]:
+    """Flows and days with data per (period, *keys), every period in one query. Keys are the unit, or the
+    unit and field; with at most one field filtered days add up: whole months from the monthly
+    rollups, partial months from days."""
+    by_field = scope.fields is not None or "field" in keys
     inner = ["unit_code", "field"] if by_field else ["unit_code"]
     parts = []
     for i, (start, end) in enumerate(periods):
@@ -186,8 +204,8 @@ def _periods_flows(connection: Connection, periods, scope: "_Scope") -> list[tup
         return []
     union = union_all(*parts).subquery("parts")
     sums = [func.sum(union.c[c]).label(c) for c in MONTH_SUMS] + [func.sum(union.c.days).label("days_with_data")]
-    query = select(union.c.period, union.c.unit_code, *sums).group_by(union.c.period, union.c.unit_code)
-    return connection.execute(query).all()
+    grouped = [union.c.period, *[union.c[k] for k in keys]]
+    return connection.execute(select(*grouped, *sums).group_by(*grouped)).all()
 
 
 def _small_reads(connection: Connection, scope: "_Scope") -> None:
