@@ -389,15 +389,15 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-def worker_started() -> None:
+def worker_started():
     """gunicorn's post_worker_init: drop any pooled connection inherited from the master; start the cache warmer."""
     if _served is None:
-        return
+        return None
     from dashboards import context
     from dashboards.warm import Warmer
 
     context.of(_served.server).engine.dispose(close=False)   # the master's, if any: never use, never close here
-    Warmer(_served.server).start()
+    return Warmer(_served.server).start()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ def test_gunicorn_entry_point_builds_the_server(tmp_path, monkeypatch):
     server = ioc.server
     assert server.test_client().get("/").status_code == 200
     assert (tmp_path / "ioc.db").exists()
+    warmer = ioc.worker_started()              # gunicorn.conf.py's post_worker_init, in each worker
+    assert warmer.server is server and warmer._thread.is_alive()
+    warmer.stop()
 
 
 def test_configured_sources_are_built_or_refused_clearly(tmp_path):
