@@ -45,16 +45,18 @@ def period_totals(engine: Engine, start: dt.date, end: dt.date, *, province_code
     """
     keys = _check_grouping(group_by)
     scope = _Scope(province_code, unit_codes, fields)
-    if keys in (["unit_code"], ["unit_code", "field"]) and (fields is None or len(fields) == 1):
+    one_unit = unit_codes is not None and len(set(unit_codes)) == 1
+    fast_keys = ["unit_code", "field"] if keys == ["field"] and one_unit else keys  # one unit's fields
+    if fast_keys in (["unit_code"], ["unit_code", "field"]) and (fields is None or len(fields) == 1):
         # Days add up over these groups: the tuple-based read of unit_periods_totals, one period.
         with engine.connect() as connection:
             _small_reads(connection, scope)
-            flows = _periods_flows(connection, [(start, end)], scope, keys)
+            flows = _periods_flows(connection, [(start, end)], scope, fast_keys)
             dates = sorted({end, start - dt.timedelta(days=1)})
-            stocks = _unit_stocks(connection, dates, scope, keys)
-        frame = _assemble_periods([(start, end)], dates, flows, stocks, keys)
+            stocks = _unit_stocks(connection, dates, scope, fast_keys)
+        frame = _assemble_periods([(start, end)], dates, flows, stocks, fast_keys)
         if len(frame):  # (an empty answer keeps the general path's column types)
-            return frame.drop(columns="period")
+            return frame[keys + list(PERIOD_COLUMNS) + ["days_with_data"]]
     with engine.connect() as connection:  # one connection for the few small queries
         _small_reads(connection, scope)
         flows = _indexed(_period_flows(connection, start, end, scope, keys), keys)

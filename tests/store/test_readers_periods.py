@@ -6,6 +6,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from kpis.bieu06 import period_totals_from_facts
 from store import readers
 from tests.store.test_rollups import PERIODS, seeded  # noqa: F401 - the fixture
 
@@ -30,3 +31,15 @@ def test_unit_periods_totals_equal_period_totals_of_each_period(seeded, fields):
                 pd.testing.assert_frame_equal(mine, expected, check_dtype=True,
                                               obj=f"{start}..{end} {scope} {fields}")
             assert set(got["period"]) <= set(range(len(periods)))
+
+
+@pytest.mark.parametrize("fields", [None, ("dat_dai",)])
+def test_one_units_fields_equal_the_raw_fact_computation(seeded, fields):  # noqa: F811
+    engine, facts, codes = seeded
+    for code in (codes[0], codes[-1]):
+        for start, end in PERIODS:
+            for group_by in (("field",), ("unit_code", "field"), ("unit_code",)):
+                chosen = facts[(facts["unit_code"] == code) & (facts["field"].isin(fields) if fields else True)]
+                expected = period_totals_from_facts(chosen, start, end, group_by=group_by)
+                got = readers.period_totals(engine, start, end, unit_codes=[code], fields=fields, group_by=group_by)
+                pd.testing.assert_frame_equal(got, expected, check_dtype=True, obj=f"{code} {start}..{end} {group_by}")
