@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     province_code: str = Field("75", description="Two-digit official province code (75 = Đồng Nai)")
     mode: str = Field("province", description="province (one province, the default) or national (all 34 provinces, "
                                               "province -> commune drill-down with ?tinh=NN)")
-    national_backfill_days: int = Field(62, ge=1, le=3650, description="In national mode, days the first start backfills "
-                                        "(ending today, never before history_start): 3,355 units x 510 days is ~14M rows")
+    national_backfill_days: int = Field(31, ge=1, le=3650, description="In national mode, days the first start backfills "
+                                        "(ending today, never before history_start): all 3,321 communes x 510 days would be ~14M rows")
     provinces_boundaries_path: Path | None = Field(None, description="Province outlines for the national map (GeoJSON/"
                                                    "GeoPackage/Shapefile); none = approximate outlines from the communes")
     provinces_code_column: str = Field("province_code", description="Column of provinces_boundaries_path holding the province code")

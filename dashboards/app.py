@@ -135,7 +135,8 @@ def _register_shell_callbacks(app: dash.Dash, province_name: str) -> None:
     def update_shell(pathname, search):
         lang = lang_from_search(search)
         page_path = app.strip_relative_path(pathname or "/")
-        return (t("app_title", lang), t("app_subtitle", lang, province=province_name),
+        where = t("national_title", lang) if context.current().national else province_name
+        return (t("app_title", lang), t("app_subtitle", lang, province=where),
                 nav_links(app.get_relative_path("/" + (page_path or "")), lang, current_scope().role),
                 t("switch_language", lang),
                 switch_href(pathname, search), t("switch_language_title", lang), t("footer", lang))

@@ -79,7 +79,7 @@ def _toolbar(state, app) -> html.Div:
     presets = [html.Button(t(f"overview_preset_{p}", lang), id={"type": O_PRESET, "preset": p}, n_clicks=0,
                            className="preset active" if p == state.preset else "preset") for p in PRESETS]
     return html.Div(className="toolbar", children=[
-        html.H2(f"{t('page_overview', lang)} — {t('national_title', lang)}"),
+        html.H2(t("national_overview_title", lang)),
         html.Div(className="period", children=[
             html.Label(t("period", lang), htmlFor=O_PERIOD),
             dcc.DatePickerRange(id=O_PERIOD, start_date=state.start, end_date=state.end, display_format="DD/MM/YYYY",

@@ -42,8 +42,19 @@ def nav_links(pathname: str | None, lang: str, role: str | None = None) -> list:
         path = page["relative_path"]
         name = t(page["nav_key"], lang)
         active = "nav-link active" if path == (pathname or "/") else "nav-link"
-        links.append(dcc.Link(name, href=with_lang(path, lang), className=active))
+        links.append(dcc.Link(name, href=_room_href(path, lang), className=active))
     return links
+
+
+def _room_href(path: str, lang: str) -> str:
+    """A room's link; in national mode it keeps the province shown (?tinh=), so moving between rooms stays there."""
+    from flask import has_request_context
+
+    from dashboards import context, scope_url
+
+    if has_request_context() and context.current().national:
+        return scope_url.link(context.current(), path, lang)
+    return with_lang(path, lang)
 
 
 def breadcrumb(province_code: str | None, lang: str, commune: tuple[str, str] | None = None,

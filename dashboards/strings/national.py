@@ -2,6 +2,7 @@
 
 STRINGS: dict[str, tuple[str, str]] = {
     "national_title": ("Toàn quốc", "Nation"),
+    "national_overview_title": ("Tổng quan toàn quốc", "Nation overview"),
     "national_breadcrumb": ("Đường dẫn", "Breadcrumb"),
     "national_scope_provinces": ("Cấp xã của {count} tỉnh, thành phố (không gồm hồ sơ cấp tỉnh)",
                                  "Commune level of {count} provinces and cities (province-level dossiers apart)"),

@@ -52,6 +52,16 @@ def test_nation_drills_down_to_a_province_and_a_commune(dash_duo, national_app, 
           msg="the national map did not draw 34 provinces")
     dash_duo.wait_for_contains_text("#nation-best-table", "Thành phố Hà Nội")
 
+    # A click on a province of the map drills down to it; the breadcrumb leads back to the nation.
+    from selenium.webdriver import ActionChains
+    province = dash_duo.find_elements("#nation-map path.choroplethlocation")[-1]
+    ActionChains(dash_duo.driver).move_to_element(province).click().perform()
+    until(lambda: "tinh=" in dash_duo.driver.current_url, timeout=10, msg="a map click did not drill down")
+    dash_duo.wait_for_element("#breadcrumb-province")
+    dash_duo.find_element("#breadcrumb-nation").click()
+    until(lambda: "tinh=" not in dash_duo.driver.current_url, timeout=10, msg="no way back to the nation")
+    dash_duo.wait_for_contains_text("#nation-best-table", "Thành phố Hà Nội")
+
     dash_duo.driver.find_element("xpath", "//*[@id='nation-best-table']//a[text()='Thành phố Hà Nội']").click()
     until(lambda: "tinh=01" in dash_duo.driver.current_url, timeout=10, msg="no drill-down to Hà Nội")
     hanoi = communes("01").code
@@ -59,6 +69,9 @@ def test_nation_drills_down_to_a_province_and_a_commune(dash_duo, national_app, 
     dash_duo.wait_for_text_to_equal("#breadcrumb-province", "Thành phố Hà Nội")
     until(lambda: len(dash_duo.find_elements("#overview-map path.choroplethlocation")) == len(hanoi), timeout=15,
           msg="the province map did not draw Hà Nội's communes")
+    # Moving to another room keeps the province shown.
+    until(lambda: "tinh=01" in dash_duo.find_element("#app-nav a[href*='rankings']").get_attribute("href"),
+          timeout=10, msg="the navigation lost the province")
 
     dash_duo.driver.get(dash_duo.server_url + "/commune/00004")
     dash_duo.wait_for_text_to_equal("#breadcrumb-commune", "Phường Ba Đình")
