@@ -11,18 +11,23 @@
 - rollup_province_day (province, level, day): rollup_unit_day summed over the units of a province
   level (units as in the `units` table), for province trends and KPI strips.
 
-upsert_facts calls `refresh(connection, keys)` with the (unit, day) keys it wrote: each rollup row of
-those keys is deleted and re-aggregated from the facts in SQL, so rollups always equal the facts.
+upsert_facts calls `stage(connection, facts)` (loads the batch's (unit, day) keys), writes the facts,
+then `refresh(connection, batch_sums(facts) if fresh else None)`: each rollup row of those keys is deleted and re-aggregated
+from the facts in SQL, so rollups always equal the facts. When the keys had no facts before (new
+days), the unit days and the (unit, month, field) additions come from the batch itself instead.
 `recompute_rollups(engine)` rebuilds everything (repair, or after bulk loads / unit changes).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Column, Connection, Date, Engine, Index, Integer, PrimaryKeyConstraint, SmallInteger, String, Table
 
 from config.facts import FLOW_COLUMNS, OPTIONAL_COLUMNS, STOCK_COLUMNS
+from store import bulk
 from store.schema import metadata
 
 LOOKBACK_DAYS = 31  # = store.readers.STOCK_LOOKBACK_DAYS (readers import it from here)
@@ -78,18 +83,55 @@ rollup_province_day = Table(
     sqlite_with_rowid=False,  # clustered on the key: range scans read rows in order
 )
 ADVISORY_LOCK = 7_160_501  # any constant: "rollup maintenance" for pg_advisory_xact_lock
-TEMP_TABLES = ("rollup_keys", "rollup_months", "rollup_ranges", "rollup_pdays")
 ROLLUP_TABLES = (rollup_unit_day, rollup_unit_month, rollup_unit_field_month, rollup_province_day)
 
 
-def refresh(connection: Connection, keys: pd.DataFrame) -> None:
-    """Re-aggregate every rollup row depending on the given (unit_code, day) fact keys."""
-    keys = keys[["unit_code", "day"]].drop_duplicates()
-    if keys.empty:
-        return
+def stage(connection: Connection, facts: pd.DataFrame) -> bool:
+    """Begin maintenance for facts about to be written (days as ISO text): take the writers' lock and
+    load the batch's (unit, day) keys. True when no fact (nor unit-day rollup) exists on any of them yet
+    ("fresh" keys).
+    """
     _prepare_keys(connection)
-    _insert_keys(connection, keys)
-    _refresh_scoped(connection)
+    bulk.load(connection, "rollup_keys", facts[["unit_code", "day"]].drop_duplicates())
+    _analyze(connection, ("rollup_keys",))
+    # Rollup rows count too: a writer that deleted facts outside this module may have left some behind.
+    return connection.exec_driver_sql(
+        "SELECT 1 FROM rollup_keys k JOIN dossier_facts f ON f.unit_code = k.unit_code AND f.day = k.day UNION ALL "
+        "SELECT 1 FROM rollup_keys k JOIN rollup_unit_day d ON d.unit_code = k.unit_code AND d.day = k.day LIMIT 1"
+    ).first() is None
+
+
+def batch_sums(facts: pd.DataFrame) -> "BatchSums":
+    """What a batch of fresh keys adds to the rollups, computed from the batch alone (see `refresh`)."""
+    return BatchSums(_unit_day_rows(facts), _field_month_rows(facts))
+
+
+@dataclass(frozen=True)
+class BatchSums:
+    unit_days: pd.DataFrame     # rollup_unit_day rows of the batch's (unit, day) keys
+    field_months: pd.DataFrame  # per (unit, month, field): the batch's days, day mask and sums
+
+
+def refresh(connection: Connection, fresh: BatchSums | None) -> None:
+    """Re-aggregate every rollup row depending on the keys staged by `stage`, once the facts are written.
+
+    `fresh` (the keys had no facts before): the unit days are the batch's own sums, and each (unit,
+    month, field) row gains the batch's days, which it did not hold: both come from the batch, not the facts.
+    """
+    sql = _Sql(connection.dialect.name)
+    run = connection.exec_driver_sql
+    _derive_scopes(connection, sql)
+    if fresh is not None:
+        bulk.load(connection, "rollup_unit_day", fresh.unit_days)
+        _delete_keyed(run, unit_days=False, field_months=False)
+        bulk.load(connection, "rollup_field_month_new", fresh.field_months)
+        _merge_field_months(run)
+    else:
+        _delete_keyed(run)
+        _insert_unit_days(run)
+    _mark_incomplete(run, sql)
+    _insert_months(run, sql, field_months=fresh is None)
+    _insert_province_days(run)
 
 
 def recompute_rollups(engine: Engine) -> None:
@@ -104,12 +146,18 @@ def rebuild(connection: Connection) -> None:
         connection.exec_driver_sql(f"DELETE FROM {table.name}")
     _prepare_keys(connection)
     connection.exec_driver_sql("INSERT INTO rollup_keys (unit_code, day) SELECT DISTINCT unit_code, day FROM dossier_facts")
-    _refresh_scoped(connection, fresh=True)
-
-
-def _refresh_scoped(connection: Connection, fresh: bool = False) -> None:
-    """Rebuild the rollup rows of the keys in rollup_keys (`fresh`: the rollups hold none of them)."""
+    _analyze(connection, ("rollup_keys",))
     sql = _Sql(connection.dialect.name)
+    run = connection.exec_driver_sql
+    _derive_scopes(connection, sql)
+    _insert_unit_days(run)
+    _mark_incomplete(run, sql)
+    _insert_months(run, sql)
+    _insert_province_days(run)
+
+
+def _derive_scopes(connection: Connection, sql: "_Sql") -> None:
+    """From rollup_keys: the touched (unit, month)s, each unit's touched day range and the province days."""
     run = connection.exec_driver_sql
     run(f"INSERT INTO rollup_months (unit_code, month, month_end) SELECT DISTINCT unit_code, "
         f"{sql.month_start('day')}, {sql.month_end('day')} FROM rollup_keys")
@@ -117,15 +165,49 @@ def _refresh_scoped(connection: Connection, fresh: bool = False) -> None:
         "GROUP BY unit_code")
     run("INSERT INTO rollup_pdays (province_code, level, day) SELECT DISTINCT u.province_code, u.level, k.day "
         "FROM rollup_keys k JOIN units u ON u.code = k.unit_code")
-    if sql.postgres:
-        for name in TEMP_TABLES:
-            run(f"ANALYZE {name}")
-    if not fresh:
-        _delete_keyed(run)
-    _insert_unit_days(run)
-    _mark_incomplete(run, sql)
-    _insert_months(run, sql)
-    _insert_province_days(run)
+    _analyze(connection, ("rollup_months", "rollup_ranges", "rollup_pdays"))
+
+
+def _analyze(connection: Connection, names: Iterable[str]) -> None:
+    """PostgreSQL plans temporary tables blind (autovacuum never sees them) unless told their size."""
+    if connection.dialect.name == "postgresql":
+        for name in names:
+            connection.exec_driver_sql(f"ANALYZE {name}")
+
+
+def _unit_day_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """rollup_unit_day rows of a batch whose (unit, day) keys had no facts: the batch's own sums."""
+    groups = facts.groupby(["unit_code", "day"], sort=False)
+    rows = groups[list(DAY_SUMS)].sum(min_count=1)  # SUM: NULL when every row is NULL
+    rows.insert(0, "fact_rows", groups.size())
+    rows.insert(1, "complete", 1)  # set by _mark_incomplete
+    return bulk.as_counts(rows.reset_index(), DAY_SUMS)
+
+
+def _field_month_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """Per (unit, month, field): the batch's days (count and mask) and sums; days as ISO text."""
+    days = facts.groupby(["unit_code", "field", "day"], sort=False)[list(MONTH_SUMS)].sum(min_count=1).reset_index()
+    codes, uniques = pd.factorize(days["day"])
+    days["month"] = np.asarray([d[:8] + "01" for d in uniques], dtype=object)[codes]
+    days["bit"] = np.asarray([1 << (int(d[8:10]) - 1) for d in uniques], dtype=np.int64)[codes]
+    groups = days.groupby(["unit_code", "month", "field"], sort=False)
+    rows = groups[list(MONTH_SUMS)].sum(min_count=1)
+    rows.insert(0, "days", groups.size())
+    rows.insert(1, "day_mask", groups["bit"].sum())
+    return bulk.as_counts(rows.reset_index(), MONTH_SUMS)
+
+
+def _merge_field_months(run) -> None:
+    """Add the batch's days to rollup_unit_field_month: the days are new to each row, so counts, masks and
+    sums add up (a sum stays NULL only when both sides are). Exactly a recomputation, without reading facts.
+    """
+    table = "rollup_unit_field_month"
+    columns = ("unit_code", "month", "field", "days", "day_mask") + MONTH_SUMS
+    sums = ", ".join(f"{c} = COALESCE({table}.{c} + excluded.{c}, {table}.{c}, excluded.{c})" for c in MONTH_SUMS)
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join.
+    run(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM rollup_field_month_new "
+        f"WHERE true ON CONFLICT (unit_code, month, field) DO UPDATE SET days = {table}.days + excluded.days, "
+        f"day_mask = {table}.day_mask | excluded.day_mask, {sums}")
 
 
 def _prepare_keys(connection: Connection) -> None:
@@ -135,36 +217,30 @@ def _prepare_keys(connection: Connection) -> None:
         # Concurrent writers share month and province rows: rebuilding them one transaction at a time
         # avoids duplicate keys between two delete-then-insert transactions (SQLite writers are serial).
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})")
+        # Re-aggregating a large batch sorts and hashes ~100 bytes per fact row: in memory, not on disk.
+        connection.exec_driver_sql("SET LOCAL work_mem = '128MB'")
     suffix = " ON COMMIT DELETE ROWS" if postgres else ""
     day = "date" if postgres else "DATE"
+    sums = ", ".join(f"{c} integer" for c in MONTH_SUMS)
     for name, columns in (("rollup_keys", f"unit_code varchar(8), day {day}"),
                           ("rollup_months", f"unit_code varchar(8), month {day}, month_end {day}"),
                           ("rollup_ranges", f"unit_code varchar(8), lo {day}, hi {day}, scan_from {day}"),
                           ("rollup_recheck", f"unit_code varchar(8), day {day}, complete smallint"),
                           ("rollup_gaps", f"unit_code varchar(8), last_day {day}, next_day {day}"),
-                          ("rollup_pdays", f"province_code varchar(2), level varchar(8), day {day}")):
+                          ("rollup_pdays", f"province_code varchar(2), level varchar(8), day {day}"),
+                          ("rollup_field_month_new", f"unit_code varchar(8), month {day}, field varchar(32), "
+                                                     f"days integer, day_mask integer, {sums}")):
         connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}){suffix}")
         connection.exec_driver_sql(f"DELETE FROM {name}")
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_rollup_keys ON rollup_keys (unit_code, day)")
     connection.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_rollup_gaps ON rollup_gaps (unit_code)")
 
 
-def _insert_keys(connection: Connection, keys: pd.DataFrame) -> None:
-    if connection.dialect.name == "postgresql":
-        cursor = connection.connection.cursor()
-        with cursor.copy("COPY rollup_keys (unit_code, day) FROM STDIN") as copy:
-            for row in zip(keys["unit_code"].astype(str), pd.to_datetime(keys["day"]).dt.date):
-                copy.write_row(row)
-        return
-    days = pd.to_datetime(keys["day"]).dt.strftime("%Y-%m-%d")
-    connection.exec_driver_sql("INSERT INTO rollup_keys (unit_code, day) VALUES (?, ?)",
-                               list(zip(keys["unit_code"].astype(str), days)))
-
-
-def _delete_keyed(run) -> None:
+def _delete_keyed(run, unit_days: bool = True, field_months: bool = True) -> None:
     # Row-value IN lets both databases find the rows through the primary key (EXISTS would scan).
-    run("DELETE FROM rollup_unit_day WHERE (unit_code, day) IN (SELECT unit_code, day FROM rollup_keys)")
-    for table in ("rollup_unit_month", "rollup_unit_field_month"):
+    if unit_days:
+        run("DELETE FROM rollup_unit_day WHERE (unit_code, day) IN (SELECT unit_code, day FROM rollup_keys)")
+    for table in ("rollup_unit_month",) + (("rollup_unit_field_month",) if field_months else ()):
         run(f"DELETE FROM {table} WHERE (unit_code, month) IN (SELECT unit_code, month FROM rollup_months)")
     run("DELETE FROM rollup_province_day WHERE (province_code, level, day) IN "
         "(SELECT province_code, level, day FROM rollup_pdays)")
@@ -195,7 +271,8 @@ def _mark_incomplete(run, sql: "_Sql") -> None:
         f"AND d.day >= {sql.plus_days('rollup_ranges.lo', -span)} ORDER BY d.day DESC LIMIT 1), "
         f"{sql.plus_days('rollup_ranges.lo', -span)})")
     run(f"INSERT INTO rollup_gaps (unit_code, last_day, next_day) SELECT unit_code, day, next_day FROM ("
-        f"SELECT f.unit_code, f.day, LEAD(f.day) OVER (PARTITION BY f.unit_code, f.field, f.source ORDER BY f.day) "
+        f"SELECT f.unit_code, f.day, LEAD(f.day) OVER (PARTITION BY {sql.bytewise('f.unit_code, f.field, f.source')} "
+        f"ORDER BY f.day) "
         f"AS next_day FROM dossier_facts f JOIN rollup_ranges r ON r.unit_code = f.unit_code "
         f"AND f.day BETWEEN r.scan_from AND {sql.plus_days('r.hi', LOOKBACK_DAYS)}) s "
         f"WHERE next_day IS NULL OR next_day > {sql.plus_days('day', 1)}")
@@ -208,13 +285,15 @@ def _mark_incomplete(run, sql: "_Sql") -> None:
         "rollup_unit_day.unit_code = k.unit_code AND rollup_unit_day.day = k.day AND rollup_unit_day.complete <> k.complete")
 
 
-def _insert_months(run, sql: "_Sql") -> None:
+def _insert_months(run, sql: "_Sql", field_months: bool = True) -> None:
     columns = ", ".join(MONTH_SUMS)
     run(f"INSERT INTO rollup_unit_month (unit_code, month, days, day_mask, {columns}) "
         f"SELECT m.unit_code, m.month, COUNT(*), SUM({sql.day_bit('d.day')}), {_sums(MONTH_SUMS, 'd.')} "
         f"FROM rollup_unit_day d "
         f"JOIN rollup_months m ON m.unit_code = d.unit_code AND d.day BETWEEN m.month AND m.month_end "
         f"GROUP BY m.unit_code, m.month")
+    if not field_months:
+        return
     run(f"INSERT INTO rollup_unit_field_month (unit_code, month, field, days, day_mask, {columns}) "
         f"SELECT m.unit_code, m.month, f.field, COUNT(DISTINCT f.day), SUM(DISTINCT {sql.day_bit('f.day')}), "
         f"{_sums(MONTH_SUMS, 'f.')} "
@@ -236,6 +315,12 @@ class _Sql:
 
     def __init__(self, dialect: str) -> None:
         self.postgres = dialect == "postgresql"
+
+    def bytewise(self, columns: str) -> str:
+        """Columns compared byte by byte: grouping by them is unchanged, sorting for it is cheaper."""
+        if not self.postgres:
+            return columns
+        return ", ".join(f'{c.strip()} COLLATE "C"' for c in columns.split(","))
 
     def month_start(self, column: str) -> str:
         return f"date_trunc('month', {column})::date" if self.postgres else f"date({column}, 'start of month')"

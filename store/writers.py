@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
+import numpy as np
 import pandas as pd
-import pyarrow
-import pyarrow.csv as pyarrow_csv
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from config.facts import COUNT_COLUMNS, FACT_COLUMNS, KEY_COLUMNS
-from store import rollups
+from store import bulk, rollups
 from store.schema import collection_runs, dossier_facts, quarantine, unit_status, units
 
 FACT_WRITE_COLUMNS = FACT_COLUMNS + ("collected_at",)
 SQLITE_BATCH = 20_000
+T = TypeVar("T")
 
 
 def upsert_units(engine: Engine, frame: pd.DataFrame) -> int:
@@ -29,48 +30,75 @@ def upsert_units(engine: Engine, frame: pd.DataFrame) -> int:
 def upsert_facts(engine: Engine, facts: pd.DataFrame, collected_at: dt.datetime) -> int:
     """Write fact rows keyed by (unit, day, field, source); later values replace earlier ones.
 
-    The rollups of the (unit, day) keys written are re-aggregated in the same transaction.
+    Of rows repeating a key, the last one is written. When none of the batch's (unit, day) keys has
+    facts yet (a new day, a backfill), rows are inserted without conflict handling (a concurrent
+    writer of the same keys makes this transaction fail, never double-count). The rollups of the
+    keys written are maintained in the same transaction.
     """
     if facts.empty:
         return 0
-    frame = facts.reindex(columns=FACT_COLUMNS).copy()
-    frame["collected_at"] = collected_at
-    if engine.dialect.name == "postgresql":
-        return _copy_upsert_postgres(engine, frame)
-    return _executemany_upsert_sqlite(engine, frame)
-
-
-def _executemany_upsert_sqlite(engine: Engine, frame: pd.DataFrame) -> int:
-    """One prepared INSERT .. ON CONFLICT run over plain tuples: the fast path on SQLite."""
-    columns = list(FACT_WRITE_COLUMNS)
-    frame = frame[columns].copy()
-    # Store dates and times exactly as SQLAlchemy's SQLite types do, so reads round-trip.
-    frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
-    frame["collected_at"] = pd.to_datetime(frame["collected_at"]).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    values = _plain_rows(frame)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEY_COLUMNS)
-    sql = (f"INSERT INTO dossier_facts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-           f"ON CONFLICT (unit_code, day, field, source) DO UPDATE SET {updates}")
+    frame = _prepared(facts)
+    stamp = pd.Timestamp(collected_at).strftime("%Y-%m-%d %H:%M:%S.%f")
     with engine.begin() as connection:
-        connection.exec_driver_sql(sql, values)
-        rollups.refresh(connection, frame)
-    return len(values)
+        fresh = rollups.stage(connection, frame)
+        batch_sums = partial(rollups.batch_sums, frame) if fresh else lambda: None
+        if engine.dialect.name == "postgresql":
+            sums = _write_facts_postgres(connection, frame, stamp, fresh, batch_sums)
+        else:
+            _write_facts_sqlite(connection, frame, stamp, fresh)
+            sums = batch_sums()
+        rollups.refresh(connection, sums)
+    return len(frame)
 
 
-def _plain_rows(frame: pd.DataFrame) -> list[tuple]:
-    """Rows as tuples of Python values: counts as int (a float column of counts would read 7.0), None for NULL."""
-    return list(zip(*(_plain_column(frame[c], c in COUNT_COLUMNS) for c in frame.columns)))
+def _prepared(facts: pd.DataFrame) -> pd.DataFrame:
+    """Fact columns with days as ISO text and integer counts, in key order, one row per key (the last).
+
+    Key order makes every index insert land next to the previous one (2-3x faster than arrival order).
+    """
+    frame = facts.reindex(columns=FACT_COLUMNS)
+    frame = frame.assign(unit_code=frame["unit_code"].astype(str), day=bulk.iso_days(frame["day"]))
+    frame = bulk.as_counts(frame, COUNT_COLUMNS)
+    frame = frame.sort_values(list(KEY_COLUMNS), kind="stable", ignore_index=True)  # stable: the last stays last
+    repeated = np.ones(len(frame), dtype=bool)
+    for column in KEY_COLUMNS:
+        repeated &= frame[column].eq(frame[column].shift(-1)).fillna(False).to_numpy(dtype=bool)
+    return frame[~repeated].reset_index(drop=True) if repeated.any() else frame
 
 
-def _plain_column(series: pd.Series, is_count: bool) -> list:
-    if is_count:
-        series = pd.to_numeric(series)
-        if not series.isna().any():
-            return series.astype("int64").tolist()
-        series = series.astype("Int64")
-    if series.isna().any():
-        return series.astype(object).where(series.notna(), None).tolist()
-    return series.tolist()
+def _write_facts_sqlite(connection: Connection, frame: pd.DataFrame, stamp: str, fresh: bool) -> None:
+    """One prepared INSERT run over plain tuples: the fast path on SQLite."""
+    columns = list(FACT_WRITE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEY_COLUMNS)
+    conflict = "" if fresh else f" ON CONFLICT (unit_code, day, field, source) DO UPDATE SET {updates}"
+    sql = f"INSERT INTO dossier_facts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){conflict}"
+    # collected_at as SQLAlchemy's SQLite DateTime stores it, so reads round-trip.
+    connection.exec_driver_sql(sql, bulk.plain_rows(frame, constants=(stamp,)))
+
+
+def _write_facts_postgres(connection: Connection, frame: pd.DataFrame, stamp: str, fresh: bool,
+                          meanwhile: Callable[[], T]) -> T:
+    """COPY: fresh keys straight into the facts, else through a temporary table and one INSERT .. ON
+    CONFLICT that leaves rows whose values did not change alone (re-runs cost little). `meanwhile` runs
+    while the server inserts the rows; its result is returned.
+    """
+    columns = ", ".join(FACT_WRITE_COLUMNS)
+    stamped = {"collected_at": stamp}
+    if fresh:
+        return bulk.copy_csv(connection, f"COPY dossier_facts ({columns}) FROM STDIN WITH (FORMAT csv)", frame,
+                             stamped, meanwhile)
+    values = [c for c in FACT_COLUMNS if c not in KEY_COLUMNS]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_WRITE_COLUMNS if c not in KEY_COLUMNS)
+    changed = (f"({', '.join('dossier_facts.' + c for c in values)}) IS DISTINCT FROM "
+               f"({', '.join('EXCLUDED.' + c for c in values)})")
+    connection.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS facts_incoming (LIKE dossier_facts INCLUDING DEFAULTS) "
+                               "ON COMMIT DELETE ROWS")
+    result = bulk.copy_csv(connection, f"COPY facts_incoming ({columns}) FROM STDIN WITH (FORMAT csv)", frame,
+                           stamped, meanwhile)
+    connection.exec_driver_sql(
+        f"INSERT INTO dossier_facts ({columns}) SELECT {columns} FROM facts_incoming "
+        f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates} WHERE {changed}")
+    return result
 
 
 def _upsert(engine: Engine, table: Table, rows: Sequence[Mapping[str, Any]], key: Sequence[str]) -> int:
@@ -84,40 +112,6 @@ def _upsert(engine: Engine, table: Table, rows: Sequence[Mapping[str, Any]], key
         for start in range(0, len(rows), SQLITE_BATCH):
             connection.execute(statement, list(rows[start:start + SQLITE_BATCH]))
     return len(rows)
-
-
-def _copy_upsert_postgres(engine: Engine, frame: pd.DataFrame) -> int:
-    """COPY (one CSV block) into a temporary table, then one INSERT .. ON CONFLICT: the fast path on PostgreSQL.
-
-    Rows whose values did not change are not rewritten, so re-running a collection costs little.
-    """
-    columns = list(FACT_WRITE_COLUMNS)
-    values = [c for c in columns if c not in KEY_COLUMNS and c != "collected_at"]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in KEY_COLUMNS)
-    changed = (f"({', '.join('dossier_facts.' + c for c in values)}) IS DISTINCT FROM "
-               f"({', '.join('EXCLUDED.' + c for c in values)})")
-    with engine.begin() as connection:
-        cursor = connection.connection.cursor()
-        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS facts_incoming (LIKE dossier_facts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-        with cursor.copy(f"COPY facts_incoming ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(_csv_block(frame[columns]))
-        cursor.execute(
-            f"INSERT INTO dossier_facts ({', '.join(columns)}) SELECT {', '.join(columns)} FROM facts_incoming "
-            f"ON CONFLICT ON CONSTRAINT pk_dossier_facts DO UPDATE SET {updates} WHERE {changed}"
-        )
-        rollups.refresh(connection, frame)
-    return len(frame)
-
-
-def _csv_block(frame: pd.DataFrame) -> bytes:
-    """The frame as CSV for COPY: counts as integers (never 7.0), NULL as an unquoted empty field."""
-    frame = frame.copy()
-    for column in COUNT_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    table = pyarrow.Table.from_pandas(frame, preserve_index=False)
-    sink = pyarrow.BufferOutputStream()
-    pyarrow_csv.write_csv(table, sink, pyarrow_csv.WriteOptions(include_header=False, quoting_style="needed"))
-    return sink.getvalue().to_pybytes()
 
 
 def start_run(engine: Engine, source: str, trigger: str, started_at: dt.datetime,

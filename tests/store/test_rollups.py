@@ -191,3 +191,37 @@ def test_day_by_day_collection_keeps_rollups_equal_to_a_recompute(engine):
     rollups.recompute_rollups(engine)
     for name, frame in rollup_rows(engine).items():
         pd.testing.assert_frame_equal(maintained[name], frame, obj=name)
+
+
+def test_batches_of_new_days_in_any_order_keep_rollups_equal_to_a_recompute(engine):
+    """Batches whose (unit, day) keys are all new take the path that sums the batch itself, also when the
+    months they fall in already have rows (every third day first, then the days between); a last batch
+    rewriting part of them with other values takes the re-aggregating path."""
+    units = registry.units("75")
+    codes = list(units.loc[units["level"] == "xa", "code"][:4])
+    writers.upsert_units(engine, units[units["code"].isin(codes)])
+    facts = random_facts(7, codes)
+    ordinal = np.array([d.toordinal() for d in facts["day"]])
+    for remainder in (2, 0, 1):
+        writers.upsert_facts(engine, facts[ordinal % 3 == remainder], AT)
+    writers.upsert_facts(engine, random_facts(8, codes).sample(frac=0.3, random_state=1), AT)
+    maintained = rollup_rows(engine)
+    rollups.recompute_rollups(engine)
+    for name, frame in rollup_rows(engine).items():
+        pd.testing.assert_frame_equal(maintained[name], frame, obj=name)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new key", "existing key"])
+def test_a_key_repeated_in_one_batch_keeps_its_last_row(engine, existing):
+    writers.upsert_units(engine, registry.units("75"))
+    code = registry.communes("75")["code"].iloc[0]
+    rows = pd.DataFrame([(code, dt.date(2025, 7, 1), "ho_tich", "a", value) for value in (5, 9)],
+                        columns=["unit_code", "day", "field", "source", "received_online"])
+    for column in FACT_COLUMNS[5:]:
+        rows[column] = 0
+    if existing:
+        writers.upsert_facts(engine, rows.iloc[[0]], AT)
+    assert writers.upsert_facts(engine, rows, AT) == 1
+    assert stored_facts(engine)["received_online"].tolist() == [9]
+    unit_day = rollup_rows(engine)["rollup_unit_day"]
+    assert unit_day[["fact_rows", "received_online"]].values.tolist() == [[1, 9]]
