@@ -89,7 +89,12 @@ def memoize(function: Callable[..., T] | None = None, **_ignored) -> Callable[..
         def wrapper(*args, **kwargs):
             parts = (args, tuple(sorted(kwargs.items()))) if kwargs else args
             return cached_call(name, parts, lambda: inner(*args, **kwargs))
+        def cached(*args, **kwargs):
+            """The cached result for these arguments, or None when it is not cached (nothing is computed)."""
+            parts = (args, tuple(sorted(kwargs.items()))) if kwargs else args
+            return peek(name, parts)
         wrapper.cache_clear = invalidate  # what lru_cache offered; one shared cache has one clear
+        wrapper.cached = cached
         return wrapper
     return decorate(function) if function is not None else decorate
 
@@ -199,6 +204,16 @@ def _settings_digest(settings) -> str:
         digest = hashlib.sha256(repr(_normal(settings)).encode("utf-8")).hexdigest()[:16]
         known = _SETTINGS_DIGESTS[id(settings)] = (settings, digest)
     return known[1]
+
+
+def peek(name: str, parts: Any) -> Any:
+    """The value cached under (name, parts), or None (a miss, or the cache unavailable)."""
+    try:
+        found = current_backend().get(cache_key(name, parts))
+    except Exception as err:  # noqa: BLE001
+        _report_failure(err)
+        return None
+    return None if found is None else found[0]
 
 
 def current_backend():

@@ -137,7 +137,7 @@ def system_status(source: Source, settings, now: dt.datetime) -> pd.DataFrame:
 
 def clear() -> None:
     """Drop every cached result of this module."""
-    for cached in (_periods, _daily_trend, _freshness, _incidents, _system_status, _recent):
+    for cached in (_periods, _current, _daily_trend, _freshness, _incidents, _system_status, _recent):
         cached.cache_clear()
 
 
@@ -168,8 +168,17 @@ def _periods(reader: ScopedReader, start, end, fields, stamp) -> pd.DataFrame:
 
 
 def _unit_totals(reader: ScopedReader, start, end, fields, stamp) -> pd.DataFrame:
-    both = _periods(reader, start, end, fields, stamp)
+    """Per-unit totals of the period: from the strip's two-period read when it is cached, else read alone
+    (the map, rankings and alerts need no previous period, and need not wait for one)."""
+    both = _periods.cached(reader, start, end, fields, stamp)
+    if both is None:
+        return _current(reader, start, end, fields, stamp)
     return both[both["period"] == 0].drop(columns="period").reset_index(drop=True)
+
+
+@memoize
+def _current(reader: ScopedReader, start, end, fields, stamp) -> pd.DataFrame:
+    return reader.period_totals(start, end, fields=fields, group_by=("unit_code",))
 
 
 @memoize
