@@ -52,7 +52,10 @@ def level_codes(source: Source, province_code: str, level: str) -> tuple[str, ..
 def level_kpis(source: Source, province_code: str, start: dt.date, end: dt.date, level: str = COMMUNE_LEVEL,
                fields: Fields = None) -> dict[str, float]:
     """KPI values over [start, end] for the units of one level; NaN where there is no data."""
-    return level_kpis_with_previous(source, province_code, start, end, level, fields)[0]
+    reader = as_reader(source, province_code)
+    codes = level_codes(reader, province_code, level)
+    current = _unit_totals(reader, start, end, fields, data_stamp(reader)).assign(period=0)
+    return _level_values(current, codes, 0)
 
 
 def level_kpis_with_previous(source: Source, province_code: str, start: dt.date, end: dt.date,
