@@ -75,6 +75,7 @@ def plain_rows(frame: pd.DataFrame, constants: Sequence = ()) -> list[tuple]:
 
 
 def _plain_column(series: pd.Series) -> list:
-    if series.isna().any():
+    numpy_ints = isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu"  # hold no NULL (Int64 may)
+    if not numpy_ints and series.isna().any():
         return series.astype(object).where(series.notna(), None).tolist()
     return series.tolist()

@@ -12,19 +12,21 @@
   level (units as in the `units` table), for province trends and KPI strips.
 
 upsert_facts calls `stage(connection, facts)` (loads the batch's (unit, day) keys), writes the facts,
-then `refresh(connection, batch_sums(facts) if fresh else None)`: each rollup row of those keys is deleted and re-aggregated
-from the facts in SQL, so rollups always equal the facts. When the keys had no facts before (new
-days), the unit days and the (unit, month, field) additions come from the batch itself instead.
+then `refresh(connection, sums)`: each rollup row of those keys is deleted and re-aggregated from the
+facts in SQL, so rollups always equal the facts. When the keys had no facts before (new days),
+`sums = batch_sums(facts)` gives the unit days and the (unit, month, field) additions from the batch.
 `recompute_rollups(engine)` rebuilds everything (repair, or after bulk loads / unit changes).
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Connection, Date, Engine, Index, Integer, PrimaryKeyConstraint, SmallInteger, String, Table
+from sqlalchemy import (Column, Connection, Date, Engine, Index, Integer, PrimaryKeyConstraint, SmallInteger, String, Table,
+                        text)
 
 from config.facts import FLOW_COLUMNS, OPTIONAL_COLUMNS, STOCK_COLUMNS
 from store import bulk
@@ -94,11 +96,23 @@ def stage(connection: Connection, facts: pd.DataFrame) -> bool:
     _prepare_keys(connection)
     bulk.load(connection, "rollup_keys", facts[["unit_code", "day"]].drop_duplicates())
     _analyze(connection, ("rollup_keys",))
-    # Rollup rows count too: a writer that deleted facts outside this module may have left some behind.
+    return not _any_stored(connection, facts["day"].min(), facts["day"].max())
+
+
+def _any_stored(connection: Connection, first: str, last: str) -> bool:
+    """Whether a staged key has facts, or unit-day rollups (a writer that deleted facts outside this module
+    may have left some behind). A batch of days none of which is stored yet (a backfill, a bulk
+    load) is told by two index range scans, without joining the keys.
+    """
+    days = (first, last) if connection.dialect.name == "sqlite" else tuple(map(dt.date.fromisoformat, (first, last)))
+    in_range = text("SELECT 1 FROM dossier_facts WHERE day BETWEEN :first AND :last UNION ALL "
+                    "SELECT 1 FROM rollup_unit_day WHERE day BETWEEN :first AND :last LIMIT 1")
+    if connection.execute(in_range, dict(zip(("first", "last"), days))).first() is None:
+        return False
     return connection.exec_driver_sql(
         "SELECT 1 FROM rollup_keys k JOIN dossier_facts f ON f.unit_code = k.unit_code AND f.day = k.day UNION ALL "
         "SELECT 1 FROM rollup_keys k JOIN rollup_unit_day d ON d.unit_code = k.unit_code AND d.day = k.day LIMIT 1"
-    ).first() is None
+    ).first() is not None
 
 
 def batch_sums(facts: pd.DataFrame) -> "BatchSums":
@@ -186,7 +200,9 @@ def _unit_day_rows(facts: pd.DataFrame) -> pd.DataFrame:
 
 def _field_month_rows(facts: pd.DataFrame) -> pd.DataFrame:
     """Per (unit, month, field): the batch's days (count and mask) and sums; days as ISO text."""
-    days = facts.groupby(["unit_code", "field", "day"], sort=False)[list(MONTH_SUMS)].sum(min_count=1).reset_index()
+    days = facts[["unit_code", "field", "day", *MONTH_SUMS]]
+    if facts["source"].nunique() > 1:  # keys are unique: with one source, so are (unit, field, day)
+        days = days.groupby(["unit_code", "field", "day"], sort=False).sum(min_count=1).reset_index()
     codes, uniques = pd.factorize(days["day"])
     days["month"] = np.asarray([d[:8] + "01" for d in uniques], dtype=object)[codes]
     days["bit"] = np.asarray([1 << (int(d[8:10]) - 1) for d in uniques], dtype=np.int64)[codes]
