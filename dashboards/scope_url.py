@@ -23,6 +23,7 @@ from access.scope import DEFAULT_SCOPE_KEY, G_KEY, current_scope, set_current_sc
 from store.scoped import ScopedReader
 
 PARAM = "tinh"
+NATIONAL_KEY = "ioc_scope_national"   # flask.g: whether the request's scope covered the nation before narrowing
 
 
 class UnknownProvince(ValueError):
@@ -123,7 +124,15 @@ def narrow_request_scope(app) -> None:
     scope = g.get(G_KEY) or current_app.extensions.get(DEFAULT_SCOPE_KEY)
     if scope is None:       # a public route (login, assets) or a refused request: nothing to narrow
         return
+    g.setdefault(NATIONAL_KEY, scope.national)
     set_current_scope(scope.for_province(requested_province(app)))
+
+
+def sees_nation() -> bool:
+    """Whether the caller's own scope (before narrowing) covers the nation: the breadcrumb links up to it only then."""
+    from flask import g, has_request_context
+
+    return not has_request_context() or bool(g.get(NATIONAL_KEY, True))
 
 
 def province(app) -> str | None:

@@ -68,7 +68,10 @@ def breadcrumb(province_code: str | None, lang: str, commune: tuple[str, str] | 
 
     if not context.current().national:
         return None
-    items: list = [dcc.Link(t("national_title", lang), href=scope_url.href(path, None, lang), id="breadcrumb-nation")]
+    nation = t("national_title", lang)
+    # A user bound to one province has no nation to go up to: the first crumb is then plain text.
+    items: list = [dcc.Link(nation, href=scope_url.href(path, None, lang), id="breadcrumb-nation")
+                   if scope_url.sees_nation() else html.Span(nation, id="breadcrumb-nation")]
     if province_code is not None:
         name = registry_province(province_code).name
         items += [html.Span(" › ", className="sep"),

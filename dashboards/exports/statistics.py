@@ -277,7 +277,7 @@ def metadata_rows(engine: Engine, request: ExportRequest, rows: int, generated_a
     fields = ", ".join(request.fields) if request.fields else t("export_fields_all", lang)
     return [
         [t("export_meta_title", lang)],
-        [t("export_meta_province", lang), f"{reporter} ({request.province_code})"],
+        [t("export_meta_province", lang), f"{reporter} ({request.province_code})" if request.province_code else reporter],
         [t("export_meta_from", lang), format_date(request.start, lang)],
         [t("export_meta_to", lang), format_date(request.end, lang)],
         [t("export_meta_units", lang), units],

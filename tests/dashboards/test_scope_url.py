@@ -143,3 +143,14 @@ def test_province_mode_ignores_the_parameter(engine, tmp_path):
     with app.server.test_request_context("/?tinh=01"):
         assert scope_url.province(app_context()) == "75"
         assert scope_url.requested_province(app_context()) == "75"
+
+
+def test_the_breadcrumb_links_up_to_the_nation_only_for_national_scopes(national):
+    from dashboards.components.shell import breadcrumb
+
+    probe = "/api/crumb"
+    national.server.add_url_rule(probe, endpoint="crumb", view_func=lambda: flask.jsonify(
+        str(type(breadcrumb(app_context().province_code, "vi").children[0]).__name__)))
+    nation, bound = _client(national, "toanquoc"), _client(national, "lanhdao75")
+    assert nation.get(probe + "?tinh=75").json == "Link"
+    assert bound.get(probe + "?tinh=75").json == "Span"
