@@ -78,14 +78,12 @@ def unit_kpis(source: Source, province_code: str, start: dt.date, end: dt.date, 
     stamp = data_stamp(reader)
     totals = _unit_totals(reader, start, end, fields, stamp)
     derived = indicators.with_indicators(totals)[["unit_code", "days_with_data", "nearly_due", *KPI_KEYS]]
+    if service_index_config is not None:  # one row per totals row, in its order: no second merge
+        derived[SERVICE_INDEX] = service_index_frame(totals, service_index_config)["score"].to_numpy(dtype="float64")
     info = units(reader, province_code)[UNIT_INFO_COLUMNS].rename(columns={"code": "unit_code"})
     frame = info.merge(derived, on="unit_code", how="left")
     frame[list(KPI_KEYS)] = frame[list(KPI_KEYS)].astype("float64")
-    frame["has_data"] = frame["days_with_data"].notna()
-    if service_index_config is not None:
-        index = service_index_frame(totals, service_index_config)[["unit_code", "score"]]
-        frame = frame.merge(index.rename(columns={"score": SERVICE_INDEX}), on="unit_code", how="left")
-        frame[SERVICE_INDEX] = frame[SERVICE_INDEX].astype("float64")
+    frame.insert(len(info.columns) + 2 + len(KPI_KEYS), "has_data", frame["days_with_data"].notna())
     return frame
 
 
