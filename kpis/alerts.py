@@ -73,14 +73,15 @@ def below_threshold(daily: pd.DataFrame, kpi_key: str, threshold: float, consecu
 
 def _unit_day_grid(rates: pd.DataFrame, first: dt.date, last: dt.date) -> tuple[list[str], np.ndarray]:
     """Units (sorted) and a units x days array of the first value of each unit and day, NaN where none."""
-    units = sorted({str(code) for code in rates["unit_code"]})
-    row = {code: i for i, code in enumerate(units)}
+    codes, units = pd.factorize(rates["unit_code"].astype(str), sort=True)
+    offsets = {day: (day - first).days for day in set(rates["day"])}
+    columns = np.array([offsets[day] for day in rates["day"]], dtype="int64")
+    values = rates["value"].to_numpy(dtype="float64")
     grid = np.full((len(units), (last - first).days + 1), np.nan)
-    for code, day, value in zip(rates["unit_code"].astype(str), rates["day"], rates["value"].to_numpy(dtype="float64")):
-        column = (day - first).days
-        if np.isnan(grid[row[code], column]):  # the first value with data, as pivot_table's "first"
-            grid[row[code], column] = value
-    return units, grid
+    known = ~np.isnan(values)
+    # Assigned last to first: the first value with data of a unit and day wins, as pivot_table's "first".
+    grid[codes[known][::-1], columns[known][::-1]] = values[known][::-1]
+    return [str(code) for code in units], grid
 
 
 def stale_units(freshness: pd.DataFrame, now: dt.datetime, stale_after_s: float) -> pd.DataFrame:

@@ -261,7 +261,7 @@ def _tuples_frame(rows: list, columns: list[str]) -> pd.DataFrame:
                                    dtype=object)
         elif name in ("unit_code", "field"):
             frame[name] = pd.array(column, dtype="str")
-        elif any(v is None for v in column):
+        elif None in column:
             frame[name] = np.array([np.nan if v is None else v for v in column], dtype="float64")
         else:
             frame[name] = np.array(column, dtype="int64")
