@@ -16,8 +16,10 @@ an in-process copy of the app over the same store. Users think 5-15 s between st
 sign in over the first 10 s. gunicorn runs gunicorn.conf.py (gthread, app preloaded) with --workers;
 this process is the client. Each worker's cache warmer (dashboards.warm) warms the default views at
 start; browsing starts once the log says so (with Redis one worker warms for all), as a wall screen
-would find the server some time after a collection run. Sign-in (GET /login + POST /login, argon2) happens during the ramp and is reported apart;
-every request of the browsing window counts: an error is an exception or an HTTP status >= 400.
+would find the server some time after a collection run. Sign-in (GET /login + POST /login, argon2)
+happens during the ramp and is reported apart: the browsing window opens when every user has
+signed in; every request of the browsing window counts: an error is an exception or an HTTP
+status >= 400.
 
 Last line: `load users=<n> errors=<n> p95_ms=<ms>`.
 """
@@ -309,10 +311,33 @@ async def post_callbacks(client, stats: Stats, bodies: list[dict], kind: str) ->
     await asyncio.gather(*(one(body) for body in bodies))
 
 
+@dataclass
+class Window:
+    """The measured browsing window: it opens once every user has signed in (argon2 hashing of 50 sign-ins on
+    two shared cores can outlast the ramp; it is measured apart), never before the ramp ends."""
+
+    users: int
+    duration_s: float
+    earliest: float
+    arrived: int = 0
+    start_at: float = 0.0
+    stop_at: float = 0.0
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def arrive(self) -> None:
+        """A user is signed in (or gave up): the last one opens the window."""
+        self.arrived += 1
+        if self.arrived == self.users:
+            self.start_at = max(self.earliest, time.monotonic() + 1.0)
+            self.stop_at = self.start_at + self.duration_s
+            self.opened.set()
+
+
 async def user(index: int, person, base: str, plans: dict, router: list[dict], geojson: str | None,
-               start_at: float, stop_at: float, stats: Stats, logins: Stats, seed: int,
+               window: Window, stats: Stats, logins: Stats, seed: int,
                think: tuple[float, float] = THINK_S) -> None:
-    """One user: sign in during the ramp, then from start_at a full page load, navigations and period changes."""
+    """One user: sign in during the ramp, then once the window opens a full page load, navigations and period
+    changes until it closes."""
     import httpx
 
     username, role, own_commune = person
@@ -321,10 +346,14 @@ async def user(index: int, person, base: str, plans: dict, router: list[dict], g
     limits = httpx.Limits(max_connections=BROWSER_PARALLEL, max_keepalive_connections=BROWSER_PARALLEL)
     async with httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits,
                                  headers={"Origin": base, "Accept-Encoding": "gzip"}) as client:
-        if not await sign_in(client, logins, username):
+        signed = await sign_in(client, logins, username)
+        window.arrive()
+        if not signed:
             stats.errors.append(f"sign-in of {username} failed")
             return
-        await asyncio.sleep(max(0.0, start_at - time.monotonic()) + rng.uniform(0, think[0]))
+        await window.opened.wait()
+        await asyncio.sleep(max(0.0, window.start_at - time.monotonic()) + rng.uniform(0, think[0]))
+        stop_at = window.stop_at
         communes = [own_commune] if own_commune else sorted(p.rsplit("/", 1)[-1] for p in plans if "/commune/" in p)
         rooms = ROOMS_BY_ROLE[role]
         path = _path(rng.choice(rooms), rng, communes)
@@ -360,11 +389,10 @@ async def run_users(base: str, people: list, plans: dict, router: list[dict], ge
     Returns (browsing, sign-in) stats and the moment browsing started (time.monotonic()).
     """
     stats, logins = Stats(), Stats()
-    start_at = time.monotonic() + RAMP_S + 2.0
-    stop_at = start_at + duration_s
-    await asyncio.gather(*(user(i, person, base, plans, router, geojson, start_at, stop_at, stats, logins, seed,
+    window = Window(len(people), duration_s, earliest=time.monotonic() + RAMP_S + 2.0)
+    await asyncio.gather(*(user(i, person, base, plans, router, geojson, window, stats, logins, seed,
                                 think) for i, person in enumerate(people)))
-    return stats, logins, start_at
+    return stats, logins, window.start_at
 
 
 def report(stats: Stats, users: int) -> float:
