@@ -144,10 +144,7 @@ def _unit_stocks(connection: Connection, dates: Sequence[dt.date], scope: "_Scop
     (see _stocks_as_of)."""
     columns = list(STOCK_COLUMNS)
     if scope.fields is not None or list(keys) != ["unit_code"]:  # by field: from the facts of the newest days
-        width = len(keys)
-        return [{(row[0] if width == 1 else tuple(row[:width])): tuple(int(v) for v in row[width:])
-                 for row in frame[[*keys, *columns]].itertuples(index=False)}
-                for frame in _stocks_as_of(connection, dates, scope, list(keys))]
+        return _field_stocks(connection, dates, scope, list(keys))
     ud = rollup_unit_day
     latest = [_latest_days(as_of, scope, f"latest_{i}") for i, as_of in enumerate(dates)]
     picked = [select(literal(i).label("at"), ud.c.unit_code, ud.c.complete, *[ud.c[c] for c in columns])
@@ -180,6 +177,38 @@ def _periods_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
         {"period": "int64", "unit_code": "str", **{c: "int64" for c in counts},
          **{c: "float64" for c in OPTIONAL_COLUMNS}})
     return frame.sort_values(["period", "unit_code"], kind="stable").reset_index(drop=True)[columns]
+
+
+def _field_stocks(connection: Connection, dates: Sequence[dt.date], scope: "_Scope", keys: list[str]) -> list[dict]:
+    """_stocks_as_of's non-rollup path (by field, or some fields) summed from fetched tuples: per date,
+    key -> stocks, where key is the unit, or (unit, field)."""
+    ud, columns, width = rollup_unit_day, list(STOCK_COLUMNS), len(keys)
+    latest = [_latest_days(as_of, scope, f"latest_{i}") for i, as_of in enumerate(dates)]
+    picked = [select(literal(i).label("at"), ud.c.unit_code, ud.c.complete)
+              .select_from(ud.join(newest, and_(ud.c.unit_code == newest.c.unit_code, ud.c.day == newest.c.day)))
+              for i, newest in enumerate(latest)]
+    complete, incomplete = [False] * len(dates), [[] for _ in dates]
+    for at, unit, flag in connection.execute(union_all(*picked)).all():
+        if flag == 1:
+            complete[at] = True
+        else:
+            incomplete[at].append(unit)
+    found: list[dict] = []
+    for i, as_of in enumerate(dates):
+        queries = [_complete_stocks(latest[i], scope, keys, columns)] if complete[i] else []
+        if incomplete[i]:
+            queries.append(_stock_query(as_of, _Scope(scope.province_code, incomplete[i], scope.fields), keys, columns))
+        sums: dict = {}
+        for query in queries:
+            for row in connection.execute(query).all():
+                values = row[width:]
+                if all(v is None for v in values):
+                    continue
+                key = row[0] if width == 1 else tuple(row[:width])
+                before = sums.get(key, (0,) * len(columns))
+                sums[key] = tuple(int(a) + int(b or 0) for a, b in zip(before, values))
+        found.append(sums)
+    return found
 
 
 def _periods_flows(connection: Connection, periods, scope: "_Scope", keys: Sequence[str] = ("unit_code",)) -> list[tuple]:
