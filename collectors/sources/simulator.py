@@ -72,20 +72,29 @@ class SimulatorSource:
         self.history_start = history_start
 
     def fetch(self, request: FetchRequest) -> pd.DataFrame:
-        """Facts for the requested units and days; today's figures are the part of the day elapsed."""
-        frames = [self.unit_facts(code, request.first_day, request.last_day, request.now) for code in request.unit_codes]
-        frames = [f for f in frames if not f.empty]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(FACT_COLUMNS))
+        """Facts for the requested units and days; today's figures are the part of the day elapsed.
+
+        One frame for the whole chunk, built from the units' arrays: a frame per unit cost more than
+        simulating it (the national backfill fetches 3,321 units).
+        """
+        counted = [self._unit_counts(code, request.first_day, request.last_day, request.now)
+                   for code in request.unit_codes]
+        return _frame([c for c in counted if c is not None and len(c[1])])
 
     def parse(self, payload: pd.DataFrame, request: FetchRequest) -> Batch:
         return Batch(payload)
 
     def unit_facts(self, code: str, first_day: dt.date, last_day: dt.date, now: dt.datetime) -> pd.DataFrame:
         """One unit's fact rows for [first_day, last_day], nothing after `now` or before history starts."""
+        counted = self._unit_counts(code, first_day, last_day, now)
+        return _frame([] if counted is None else [counted])
+
+    def _unit_counts(self, code: str, first_day: dt.date, last_day: dt.date,
+                     now: dt.datetime) -> "_UnitCounts | None":
         last_day = min(last_day, now.date())
         first_day = max(first_day, self.history_start)
         if first_day > last_day:
-            return pd.DataFrame(columns=list(FACT_COLUMNS))
+            return None
         profile = unit_profile(self.seed, code)
         cohorts = _cohorts(self.seed, profile, _month_start(first_day - dt.timedelta(days=MAX_LAG)), last_day,
                            self.history_start)
@@ -195,20 +204,32 @@ def _lag_probabilities(late_share: float) -> np.ndarray:
     return table
 
 
+_UnitCounts = tuple  # (unit code, kept days, {column: (field, day) array})
+
+
 def _count_facts(code: str, cohorts: _Cohorts, first_day: dt.date, last_day: dt.date,
-                 now: dt.datetime) -> pd.DataFrame:
-    """Flows and end-of-day stocks per (field, day) from the cohorts, as fact rows."""
+                 now: dt.datetime) -> _UnitCounts:
+    """Flows and end-of-day stocks per (field, day) from the cohorts, for the unit's days in range."""
     columns = _count_arrays(cohorts)
     keep = (cohorts.days.date >= first_day) & (cohorts.days.date <= last_day)
     columns = {name: values[:, keep] for name, values in columns.items()}
     kept_days = cohorts.days[keep].date
     if len(kept_days) and kept_days[-1] == now.date():
         _partial_today(columns, _office_day_fraction(now))
+    return code, kept_days, columns
+
+
+def _frame(units: list[_UnitCounts]) -> pd.DataFrame:
+    """Fact rows of the units in order, each unit's rows field by field, day by day."""
+    if not units:
+        return pd.DataFrame(columns=list(FACT_COLUMNS))
     n_fields = len(FIELD_CODES)
-    frame = pd.DataFrame({name: values.ravel() for name, values in columns.items()})
-    frame.insert(0, "unit_code", code)
-    frame.insert(1, "day", np.tile(kept_days, n_fields))
-    frame.insert(2, "field", np.repeat(FIELD_CODES, len(kept_days)))
+    sizes = [n_fields * len(days) for _, days, _ in units]
+    frame = pd.DataFrame({name: np.concatenate([columns[name].ravel() for _, _, columns in units])
+                          for name in units[0][2]})
+    frame.insert(0, "unit_code", np.repeat([code for code, _, _ in units], sizes).astype(object))
+    frame.insert(1, "day", np.concatenate([np.tile(days, n_fields) for _, days, _ in units]))
+    frame.insert(2, "field", np.concatenate([np.repeat(FIELD_CODES, len(days)) for _, days, _ in units]).astype(object))
     frame.insert(3, "source", SOURCE_NAME)
     return frame[list(FACT_COLUMNS)]
 
