@@ -19,7 +19,10 @@ from store.schema import unit_status
 
 log = logging.getLogger(__name__)
 JOB_ID = "collect"
-BACKFILL_CHUNK = 4  # small chunks during backfill, so the progress bar moves
+# A backfill writes about this many unit-days at a time (~16k fact rows): a write has a fixed cost
+# (staging keys, refreshing rollups) worth paying once per thousands of rows, and the progress bar
+# still moves every second or so. 4 communes x 500 days in a province, 62 communes x 32 days nationally.
+BACKFILL_UNIT_DAYS = 2_000
 
 
 class Coordinator:
@@ -61,8 +64,7 @@ class Coordinator:
         now = now or self.clock()
         summaries = []
         for first_day, codes in sorted(self.missing_from(now.date()).items()):
-            long_range = (now.date() - first_day).days > 7
-            chunk = min(BACKFILL_CHUNK, self.chunk_size) if long_range else self.chunk_size
+            chunk = self._chunk_size((now.date() - first_day).days + 1, trigger)
             summary = run_collection(self.engine, self.source, codes, first_day, now.date(), now, trigger,
                                      chunk_size=chunk, progress=progress, concurrency=self.concurrency,
                                      deadline_s=self.deadline_s)
@@ -71,6 +73,15 @@ class Coordinator:
             if self.on_run:
                 self.on_run(summary)
         return summaries
+
+    def _chunk_size(self, days: int, trigger: str) -> int:
+        """Units per fetch and write: sized by unit-days for a backfill or a long gap, else the configured size.
+
+        Sources cap it themselves (an HTTP endpoint's max_chunk); regular ticks keep the configured size.
+        """
+        if trigger != "backfill" and days <= 8:
+            return self.chunk_size
+        return max(1, BACKFILL_UNIT_DAYS // days)
 
     def pending_unit_days(self, today: dt.date) -> int:
         """How many unit-days the next run will fetch (for progress bars)."""
