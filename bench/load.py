@@ -60,6 +60,7 @@ ROUTER_INPUTS = {"_pages_location", "app-url"}
 BROWSER_PARALLEL = 6
 THINK_S = (5.0, 15.0)   # seconds a user reads a room before the next click (--think)
 RAMP_S = 10.0   # users sign in over this long, before the measured browsing starts
+KEEPALIVE_S = 4.0   # client-side idle connection expiry, below gunicorn.conf.py's keepalive = 5
 
 
 # --- server ---------------------------------------------------------------------------------------
@@ -343,7 +344,10 @@ async def user(index: int, person, base: str, plans: dict, router: list[dict], g
     username, role, own_commune = person
     rng = random.Random(seed + index)
     await asyncio.sleep(rng.uniform(0, RAMP_S))
-    limits = httpx.Limits(max_connections=BROWSER_PARALLEL, max_keepalive_connections=BROWSER_PARALLEL)
+    # Idle connections are dropped before gunicorn's keepalive (5 s) closes them: reusing one the server is
+    # closing at that moment fails with a ReadError (a browser retries such a request silently; httpx does not).
+    limits = httpx.Limits(max_connections=BROWSER_PARALLEL, max_keepalive_connections=BROWSER_PARALLEL,
+                          keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits,
                                  headers={"Origin": base, "Accept-Encoding": "gzip"}) as client:
         signed = await sign_in(client, logins, username)
