@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from config.fields import PROCEDURE_FIELDS, ProcedureField
 from dashboards.format import format_date, format_datetime
 from dashboards.i18n import t
-from kpis.bieu06 import BIEU06_COLUMNS, COUNT_NUMBERS, bieu06_table
+from kpis.bieu06 import BIEU06_COLUMNS, COUNT_NUMBERS, bieu06_row
 
 LEVELS = (("tinh", "I"), ("xa", "II"))
 SOURCE_COLUMNS = ("carried_over", "received_online", "received_direct", "resolved_early", "resolved_on_time",
@@ -44,11 +44,11 @@ class Bieu06Report:
 def bieu06_report(totals: pd.DataFrame, unit_levels: Mapping[str, str], levels: Sequence[str],
                   fields: Sequence[ProcedureField] = PROCEDURE_FIELDS, lang: str = "vi") -> Bieu06Report:
     """Lay out period totals per (unit, field) as Biểu 06: fields under each level, subtotals, grand total."""
-    frame = totals.assign(level=totals["unit_code"].map(unit_levels))
+    sums = _level_sums(totals, unit_levels, [level for level, _ in LEVELS if level in levels])
     rows: list[dict] = []
     for level, roman in LEVELS:
         if level in levels:
-            rows += _level_rows(frame[frame["level"] == level], level, roman, fields, lang)
+            rows += _level_rows(sums[level], level, roman, fields, lang)
     subtotals = [r for r in rows if r["kind"] == "level"]
     grand = {n: sum(r[n] for r in subtotals) for n in COUNT_NUMBERS}
     rows.append({"kind": "total", "level": None, "field": None, 1: "", 2: t("export_b06_total", lang), **grand})
@@ -58,18 +58,30 @@ def bieu06_report(totals: pd.DataFrame, unit_levels: Mapping[str, str], levels: 
     return Bieu06Report(table, int(totals["unit_code"].nunique()), len(scope))
 
 
-def _level_rows(frame: pd.DataFrame, level: str, roman: str, fields, lang) -> list[dict]:
-    codes = [f.code for f in fields]
+def _level_sums(totals: pd.DataFrame, unit_levels: Mapping[str, str], levels: Sequence[str]) -> dict[str, dict]:
+    """level -> field -> sums of SOURCE_COLUMNS over the level's units. Summed in plain Python: a province
+    has a few hundred (unit, field) rows, where pandas' per-call overhead (groupby, reindex) dominates."""
+    sums: dict[str, dict[str, list[int]]] = {level: {} for level in levels}
+    columns = [totals[c].tolist() for c in SOURCE_COLUMNS]
+    for i, (unit, field) in enumerate(zip(totals["unit_code"].tolist(), totals["field"].tolist())):
+        by_field = sums.get(unit_levels.get(unit))
+        if by_field is not None:
+            added = by_field.setdefault(field, [0] * len(SOURCE_COLUMNS))
+            for k, column in enumerate(columns):
+                added[k] += column[i]
+    return sums
+
+
+def _level_rows(by_field: Mapping[str, list[int]], level: str, roman: str, fields, lang) -> list[dict]:
     # A field without dossiers in the period is a true zero on the form, not missing data.
-    by_field = frame.groupby("field")[list(SOURCE_COLUMNS)].sum().reindex(codes, fill_value=0).reset_index()
-    by_field["label"] = [getattr(f, f"name_{lang}") for f in fields]
-    table = bieu06_table(by_field, "label", total_label=t(f"export_b06_level_{level}", lang))
-    body, subtotal = table.iloc[:-1], table.iloc[-1]
-    rows = [{"kind": "level", "level": level, "field": None, 1: roman, 2: subtotal[2],
-             **{n: int(subtotal[n]) for n in COUNT_NUMBERS}}]
-    for code, (_, row) in zip(codes, body.iterrows()):
-        rows.append({"kind": "field", "level": level, "field": code, 1: str(int(row[1])), 2: row[2],
-                     **{n: int(row[n]) for n in COUNT_NUMBERS}})
+    zero = [0] * len(SOURCE_COLUMNS)
+    counted = [bieu06_row(dict(zip(SOURCE_COLUMNS, by_field.get(f.code, zero)))) for f in fields]
+    subtotal = {n: sum(int(row[n]) for row in counted) for n in COUNT_NUMBERS}
+    rows = [{"kind": "level", "level": level, "field": None, 1: roman,
+             2: t(f"export_b06_level_{level}", lang), **subtotal}]
+    for index, (field, row) in enumerate(zip(fields, counted)):
+        rows.append({"kind": "field", "level": level, "field": field.code, 1: str(index + 1),
+                     2: getattr(field, f"name_{lang}"), **{n: int(row[n]) for n in COUNT_NUMBERS}})
     return rows
 
 
