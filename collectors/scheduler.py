@@ -19,10 +19,10 @@ from store.schema import unit_status
 
 log = logging.getLogger(__name__)
 JOB_ID = "collect"
-# A backfill writes about this many unit-days at a time (~16k fact rows): a write has a fixed cost
+# A backfill writes about this many unit-days at a time (~20k fact rows): a write has a fixed cost
 # (staging keys, refreshing rollups) worth paying once per thousands of rows, and the progress bar
-# still moves every second or so. 4 communes x 500 days in a province, 62 communes x 32 days nationally.
-BACKFILL_UNIT_DAYS = 2_000
+# still moves every second or so: 4 communes x 510 days in a province, 78 communes x 32 days nationally.
+BACKFILL_UNIT_DAYS = 2_500
 
 
 class Coordinator:
