@@ -140,13 +140,13 @@ def test_backfill_writes_chunks_of_about_two_thousand_unit_days_and_ticks_keep_t
     from collectors.scheduler import BACKFILL_UNIT_DAYS
 
     writers.upsert_units(engine, registry.units("75"))
-    codes = list(registry.communes("75").code[:70])
+    codes = list(registry.communes("75").code[:90])
     source, moved = RecordingSimulator(), []
     coordinator = Coordinator(engine, source, codes, dt.date(2025, 7, 1), backfill_days=31, chunk_size=5)
     now = dt.datetime(2025, 9, 10, 18, 0)
     coordinator.run_once(now, trigger="backfill", progress=moved.append)
     per_chunk = BACKFILL_UNIT_DAYS // 32                     # 10 August .. 10 September: 32 days a unit
-    assert source.sizes == [per_chunk, 70 - per_chunk] and moved == source.sizes
+    assert source.sizes == [per_chunk, 90 - per_chunk] and moved == source.sizes
     source.sizes.clear()
     coordinator.run_once(now + dt.timedelta(minutes=5))       # a regular tick: yesterday and today
-    assert source.sizes == [5] * 14
+    assert source.sizes == [5] * 18
