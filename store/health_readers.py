@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from store.health_schema import (
     health_gauges, health_incidents, health_systems, health_targets, maintenance_windows, probe_results,
@@ -27,9 +27,12 @@ def floor_hour(moment: dt.datetime) -> dt.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _read(engine: Engine, query, dates: Sequence[str] = ()) -> pd.DataFrame:
-    with engine.connect() as connection:
-        frame = pd.read_sql(query, connection)
+def _read(source: Engine | Connection, query, dates: Sequence[str] = ()) -> pd.DataFrame:
+    if isinstance(source, Connection):  # several reads of one answer share a connection
+        frame = pd.read_sql(query, source)
+    else:
+        with source.connect() as connection:
+            frame = pd.read_sql(query, connection)
     for column in dates:  # all-NULL columns come back as object; keep them datetime
         frame[column] = pd.to_datetime(frame[column])
     return frame
@@ -45,7 +48,7 @@ def _scoped(query, systems: Sequence[str] | None, unit_codes: Sequence[str] | No
 
 # --- maintenance -------------------------------------------------------------------------------
 
-def maintenance_windows_frame(engine: Engine) -> pd.DataFrame:
+def maintenance_windows_frame(engine: Engine | Connection) -> pd.DataFrame:
     """Every defined maintenance window (one-off and recurring), as stored."""
     return _read(engine, select(maintenance_windows).order_by(maintenance_windows.c.id))
 
@@ -86,21 +89,21 @@ def maintenance_mask(frame: pd.DataFrame, occurrences: pd.DataFrame) -> pd.Serie
     return mask
 
 
-def maintenance_occurrences(engine: Engine, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+def maintenance_occurrences(engine: Engine | Connection, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
     """Maintenance occurrences overlapping [start, end) (recurring windows expanded), for charts."""
     return expand_maintenance(maintenance_windows_frame(engine), start, end)
 
 
 # --- targets and status ------------------------------------------------------------------------
 
-def targets_frame(engine: Engine, systems: Sequence[str] | None = None,
+def targets_frame(engine: Engine | Connection, systems: Sequence[str] | None = None,
                   unit_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Targets with their per-target state machine columns."""
     return _read(engine, _scoped(select(health_targets).order_by(health_targets.c.key), systems, unit_codes),
                  dates=("streak_started_at", "state_since", "last_at"))
 
 
-def target_status(engine: Engine, now: dt.datetime, *, slow_ms: float = 3000.0, cert_warn_days: float = 14.0,
+def target_status(engine: Engine | Connection, now: dt.datetime, *, slow_ms: float = 3000.0, cert_warn_days: float = 14.0,
                   systems: Sequence[str] | None = None, unit_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per target: state green/amber/red, since, last attempt, latency, certificate days."""
     frame = targets_frame(engine, systems, unit_codes)
@@ -120,7 +123,7 @@ def target_states(frame: pd.DataFrame, slow_ms: float, cert_warn_days: float) ->
     return pd.Series(np.select([down, failing | slow | expiring], ["red", "amber"], "green"), index=frame.index)
 
 
-def _in_maintenance_now(engine: Engine, frame: pd.DataFrame, now: dt.datetime) -> pd.Series:
+def _in_maintenance_now(engine: Engine | Connection, frame: pd.DataFrame, now: dt.datetime) -> pd.Series:
     occurrences = maintenance_occurrences(engine, now, now + dt.timedelta(seconds=1))
     probe = pd.DataFrame({"at": now, "key": frame["key"], "system": frame["system"]}, index=frame.index)
     return maintenance_mask(probe, occurrences)
@@ -129,15 +132,18 @@ def _in_maintenance_now(engine: Engine, frame: pd.DataFrame, now: dt.datetime) -
 def current_status(engine: Engine, now: dt.datetime, *, slow_ms: float = 3000.0, cert_warn_days: float = 14.0,
                    systems: Sequence[str] | None = None, unit_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per system: state green/amber/red, since when, targets down/failing, last check, latency."""
-    targets = target_status(engine, now, slow_ms=slow_ms, cert_warn_days=cert_warn_days,
-                            systems=systems, unit_codes=unit_codes)
-    stored = _read(engine, select(health_systems), dates=("since", "updated_at"))
-    summary = targets.groupby("system").agg(
-        targets=("key", "size"), targets_down=("state", lambda s: int((s == "red").sum())),
-        targets_amber=("state", lambda s: int((s == "amber").sum())), last_checked=("last_at", "max"),
-        latency_ms=("last_duration_ms", "median"), cert_days_min=("last_cert_days", "min"),
-        in_maintenance=("in_maintenance", "all"),
-    ).reset_index()
+    with engine.connect() as connection:  # targets, maintenance windows and systems: one connection
+        targets = target_status(connection, now, slow_ms=slow_ms, cert_warn_days=cert_warn_days,
+                                systems=systems, unit_codes=unit_codes)
+        stored = _read(connection, select(health_systems), dates=("since", "updated_at"))
+    # One built-in reduction per column, colours as boolean sums: named aggregation with per-group lambdas
+    # cost more than the reads themselves.
+    by_system = targets.assign(_red=targets["state"].eq("red"), _amber=targets["state"].eq("amber")).groupby("system")
+    summary = pd.DataFrame({
+        "targets": by_system.size(), "targets_down": by_system["_red"].sum(), "targets_amber": by_system["_amber"].sum(),
+        "last_checked": by_system["last_at"].max(), "latency_ms": by_system["last_duration_ms"].median(),
+        "cert_days_min": by_system["last_cert_days"].min(), "in_maintenance": by_system["in_maintenance"].all(),
+    }).rename_axis("system").reset_index()
     frame = stored.rename(columns={"code": "system"}).merge(summary, on="system", how="inner")
     columns = ["system", "name", "level", "state", "since", "targets", "targets_down", "targets_amber",
                "last_checked", "latency_ms", "cert_days_min", "in_maintenance"]
