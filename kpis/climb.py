@@ -139,7 +139,10 @@ def _climb(standing: _Standing, config: ServiceIndexConfig, lever: Lever, steps:
     current, others, row = standing.current, standing.others, standing.row
     if current is None:
         return []
-    targets = np.sort(others.loc[others["score"] > current["score"] + EPSILON, "score"].unique())
+    # Plain arrays from here on: a province has ~100 units, where pandas' per-operation cost dominates.
+    other_scores = others["score"].to_numpy(dtype="float64")
+    other_codes = others["unit_code"].astype(str).to_numpy(dtype=object)
+    targets = np.sort(np.unique(other_scores[other_scores > current["score"] + EPSILON]))
     capacity = lever.capacity(row)
     if not len(targets) or capacity <= 0:
         return []
@@ -150,35 +153,36 @@ def _climb(standing: _Standing, config: ServiceIndexConfig, lever: Lever, steps:
             break
         if found and found[-1].new_score > target + EPSILON:
             continue  # the previous step already passed this level
-        step = _step(lever.key, candidates, target, current, others)
+        step = _step(lever.key, candidates, target, current, other_scores, other_codes)
         if step is None:
             break  # higher levels are out of reach too
         found.append(step)
     return found
 
 
-def _candidate_scores(row: pd.Series, lever: Lever, capacity: int, config: ServiceIndexConfig) -> pd.DataFrame:
-    """Score the unit for every n in 1..capacity in one vectorised pass."""
+def _candidate_scores(row: pd.Series, lever: Lever, capacity: int,
+                      config: ServiceIndexConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score the unit for every n in 1..capacity in one vectorised pass: (n, points, score)."""
     n = np.arange(1, capacity + 1, dtype="float64")
     rows = {column: np.full(len(n), _number(row.get(column))) for column in INPUT_COLUMNS}
     points, score = score_arrays(lever.apply(rows, n), config)
-    return pd.DataFrame({"n": n.astype("int64"), "points": points, "score": score})
+    return n.astype("int64"), np.asarray(points, dtype="float64"), np.asarray(score, dtype="float64")
 
 
-def _step(lever: str, candidates: pd.DataFrame, target: float, current: pd.Series,
-          others: pd.DataFrame) -> ClimbStep | None:
-    passing = candidates[candidates["score"] > target + EPSILON]
-    if passing.empty:
+def _step(lever: str, candidates: tuple[np.ndarray, np.ndarray, np.ndarray], target: float, current: pd.Series,
+          other_scores: np.ndarray, other_codes: np.ndarray) -> ClimbStep | None:
+    n, points, score = candidates
+    passing = np.flatnonzero(score > target + EPSILON)
+    if not len(passing):
         return None
-    best = passing.iloc[0]  # candidates are in increasing n, so the first is the fewest dossiers
-    new_score = float(best["score"])
-    to_rank = 1 + int((others["score"] > new_score + EPSILON).sum())
-    overtaken = others.loc[(others["score"] >= current["score"] - EPSILON) & (others["score"] < new_score),
-                           "unit_code"]
-    return ClimbStep(lever=lever, n=int(best["n"]), points_gained=float(best["points"] - current["points"]),
-                     score_gained=new_score - float(current["score"]), new_points=float(best["points"]),
+    first = passing[0]  # candidates are in increasing n, so the first is the fewest dossiers
+    new_score, new_points = float(score[first]), float(points[first])
+    to_rank = 1 + int((other_scores > new_score + EPSILON).sum())
+    overtaken = other_codes[(other_scores >= current["score"] - EPSILON) & (other_scores < new_score)]
+    return ClimbStep(lever=lever, n=int(n[first]), points_gained=float(new_points - current["points"]),
+                     score_gained=new_score - float(current["score"]), new_points=new_points,
                      new_score=new_score, from_rank=int(current["rank"]), to_rank=to_rank,
-                     overtaken=tuple(sorted(overtaken.astype(str))))
+                     overtaken=tuple(sorted(overtaken)))
 
 
 def _current(scores: pd.DataFrame, unit_code: str) -> pd.Series | None:
