@@ -155,10 +155,8 @@ def _level_values(both: pd.DataFrame, codes: tuple[str, ...], period: int) -> di
     if chosen.empty or not codes:
         return {key: np.nan for key in KPI_KEYS}
     counts = [c for c in chosen.columns if c not in OPTIONAL_COLUMNS and c not in ("period", "unit_code")]
-    summed = {c: [int(chosen[c].sum())] for c in counts}
-    # An optional column is "not reported" only when no unit reported it, as SQL's SUM over the units' rows.
-    summed.update({c: [chosen[c].sum(min_count=1)] for c in OPTIONAL_COLUMNS})
-    row = indicators.with_indicators(pd.DataFrame(summed)).iloc[0]
+    summed = {c: int(total) for c, total in zip(counts, chosen[counts].to_numpy(dtype="int64").sum(axis=0))}
+    row = indicators.indicators_of(summed)  # the KPIs need no optional column
     return {key: np.nan if pd.isna(row[key]) else float(row[key]) for key in KPI_KEYS}
 
 

@@ -65,6 +65,12 @@ def with_indicators(totals: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def indicators_of(row: Mapping) -> dict[str, float]:
+    """The derived counts and rates of with_indicators for one row of totals (a mapping), as floats:
+    for one summed row, plain floats cost a fraction of a one-row DataFrame."""
+    return {name: function(row) for name, function in _DERIVED.items()}
+
+
 def _apply(totals: Totals, formula, as_float: bool = True):
     """Evaluate a formula on a frame (-> Series) or one row (-> float)."""
     if totals is None:
