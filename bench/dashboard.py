@@ -27,7 +27,7 @@ import pandas as pd
 
 from config.fields import PROCEDURE_FIELDS
 from geo import registry
-from store import rollups, writers
+from store import bulk, rollups, writers
 
 DAYS = 730
 LAST_DAY = dt.date(2026, 6, 30)
@@ -91,19 +91,12 @@ def fill(engine, unit_frame: pd.DataFrame) -> tuple[int, float]:
 
 
 def _write_raw(engine, frame: pd.DataFrame) -> int:
+    """Append generated facts as they are (COPY on PostgreSQL, executemany on SQLite); rollups come after."""
     columns = list(writers.FACT_WRITE_COLUMNS)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            cursor = connection.connection.cursor()
-            with cursor.copy(f"COPY dossier_facts ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(writers._csv_block(frame[columns]))
-        return len(frame)
-    frame = frame[columns].copy()
-    frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m-%d")
-    frame["collected_at"] = pd.Timestamp(NOW).strftime("%Y-%m-%d %H:%M:%S.%f")
-    sql = f"INSERT INTO dossier_facts ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    frame = frame.assign(day=bulk.iso_days(frame["day"]),
+                         collected_at=pd.Timestamp(NOW).strftime("%Y-%m-%d %H:%M:%S.%f"))[columns]
     with engine.begin() as connection:
-        connection.exec_driver_sql(sql, writers._plain_rows(frame))
+        bulk.load(connection, "dossier_facts", frame)
     return len(frame)
 
 
