@@ -124,6 +124,8 @@ def target_states(frame: pd.DataFrame, slow_ms: float, cert_warn_days: float) ->
 
 
 def _in_maintenance_now(engine: Engine | Connection, frame: pd.DataFrame, now: dt.datetime) -> pd.Series:
+    if frame.empty:  # no target in scope: no window can cover one (and none need be read)
+        return pd.Series(False, index=frame.index)
     occurrences = maintenance_occurrences(engine, now, now + dt.timedelta(seconds=1))
     probe = pd.DataFrame({"at": now, "key": frame["key"], "system": frame["system"]}, index=frame.index)
     return maintenance_mask(probe, occurrences)
