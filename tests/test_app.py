@@ -34,6 +34,14 @@ def test_embedded_wiring_backfills_and_serves(tmp_path):
     assert response.status_code == 200 and "Trung tâm điều hành" in response.get_data(as_text=True)
 
 
+
+def test_national_coordinator_covers_every_commune_in_large_chunks(tmp_path):
+    settings = load_settings(environ={"IOC_DATA_DIR": str(tmp_path), "IOC_MODE": "national",
+                                      "IOC_NATIONAL_BACKFILL_DAYS": "31"})
+    coordinator = ioc.build_coordinator(settings, engine=None)
+    assert len(coordinator.unit_codes) == 3321 and coordinator.backfill_days == 31
+    assert coordinator.chunk_size == ioc.NATIONAL_CHUNK == 200   # 17 writes a tick, not 166
+
 def test_gunicorn_entry_point_builds_the_server(tmp_path, monkeypatch):
     monkeypatch.setenv("IOC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("IOC_PROVINCE_CODE", "24")
