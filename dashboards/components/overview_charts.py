@@ -152,7 +152,7 @@ def _group_total(alerts, key: str) -> int:
 
 def _unit_items(frame: pd.DataFrame, limit: int, lang: str, detail) -> list:
     items = [html.Li([_commune_link(row["unit_code"], row["name"], lang), html.Span(detail(row), className="muted")])
-             for _, row in frame.head(limit).iterrows()]
+             for row in frame.head(limit).to_dict("records")]  # (records: iterrows builds a Series per row)
     if len(frame) > limit:
         items.append(html.Li(t("overview_alert_more", lang, count=len(frame) - limit), className="muted"))
     return items
