@@ -14,9 +14,18 @@ from config.facts import FLOW_COLUMNS, OPTIONAL_COLUMNS, STOCK_COLUMNS
 
 metadata = MetaData()
 
+
+def key_text(length: int) -> String:
+    """Text of a key compared with the facts' keys: bytewise ("C") on PostgreSQL, as SQLite compares.
+
+    Codes are ASCII digits and slugs: byte order is their order, and the facts' primary key builds
+    about a quarter faster than under a locale collation (migration 0011).
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 units = Table(
     "units", metadata,
-    Column("code", String(8), primary_key=True),
+    Column("code", key_text(8), primary_key=True),
     Column("name", String(120), nullable=False),
     Column("short_name", String(120), nullable=False),
     Column("type", String(16), nullable=False),          # xa | phuong | dac_khu | tinh
@@ -27,10 +36,10 @@ units = Table(
 
 dossier_facts = Table(
     "dossier_facts", metadata,
-    Column("unit_code", String(8), nullable=False),
+    Column("unit_code", key_text(8), nullable=False),
     Column("day", Date, nullable=False),
-    Column("field", String(32), nullable=False),
-    Column("source", String(32), nullable=False),
+    Column("field", key_text(32), nullable=False),
+    Column("source", key_text(32), nullable=False),
     *[Column(name, Integer, nullable=False, default=0) for name in FLOW_COLUMNS + STOCK_COLUMNS],
     *[Column(name, Integer, nullable=True) for name in OPTIONAL_COLUMNS],
     Column("collected_at", DateTime, nullable=False),
@@ -57,8 +66,8 @@ Index("ix_collection_runs_finished", collection_runs.c.finished_at)
 
 unit_status = Table(
     "unit_status", metadata,
-    Column("unit_code", String(8), nullable=False),
-    Column("source", String(32), nullable=False),
+    Column("unit_code", key_text(8), nullable=False),
+    Column("source", key_text(32), nullable=False),
     Column("last_success_at", DateTime),
     Column("last_day_collected", Date),
     Column("last_error_at", DateTime),
