@@ -5,8 +5,9 @@ Counts are written as integers (a float column of counts would write 7.0) and NU
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import repeat
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,26 @@ def as_counts(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     return frame.assign(**changed) if changed else frame
 
 
-def load(connection: Connection, table: str, frame: pd.DataFrame) -> None:
-    """Append the frame's rows (columns named as the table's) to `table`."""
+@dataclass(frozen=True)
+class CsvRows:
+    """A frame already formatted for COPY (FORMAT csv): formatted while the server is busy with something
+    else (see copy_csv's `meanwhile`), then sent without delay."""
+    columns: tuple[str, ...]
+    blocks: tuple[bytes, ...]
+
+
+def csv_rows(frame: pd.DataFrame) -> CsvRows:
+    return CsvRows(tuple(frame.columns), tuple(_csv_blocks(pyarrow.Table.from_pandas(frame, preserve_index=False))))
+
+
+def load(connection: Connection, table: str, frame: pd.DataFrame | CsvRows) -> None:
+    """Append the frame's rows (columns named as the table's) to `table`; CsvRows on PostgreSQL only."""
+    if isinstance(frame, CsvRows):
+        cursor = connection.connection.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for block in frame.blocks:
+                copy.write(block)
+        return
     if frame.empty:
         return
     columns = ", ".join(frame.columns)
@@ -55,17 +74,23 @@ def copy_csv(connection: Connection, statement: str, frame: pd.DataFrame, consta
     table = pyarrow.Table.from_pandas(frame, preserve_index=False)
     for name, value in constants.items():
         table = table.append_column(name, pyarrow.repeat(pyarrow.scalar(value, pyarrow.string()), len(table)))
-    options = pyarrow_csv.WriteOptions(include_header=False, quoting_style="needed")
     cursor = connection.connection.cursor()
     result = None
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-        for batch in table.to_batches(max_chunksize=COPY_BLOCK_ROWS):
-            sink = pyarrow.BufferOutputStream()
-            pyarrow_csv.write_csv(batch, sink, options)
-            copy.write(sink.getvalue().to_pybytes())
+        for block in _csv_blocks(table):
+            copy.write(block)
         if meanwhile is not None:
             result = meanwhile()
     return result
+
+
+def _csv_blocks(table: pyarrow.Table) -> Iterator[bytes]:
+    """CSV text of COPY_BLOCK_ROWS rows at a time (NULL as an unquoted empty field)."""
+    options = pyarrow_csv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in table.to_batches(max_chunksize=COPY_BLOCK_ROWS):
+        sink = pyarrow.BufferOutputStream()
+        pyarrow_csv.write_csv(batch, sink, options)
+        yield sink.getvalue().to_pybytes()
 
 
 def plain_rows(frame: pd.DataFrame, constants: Sequence = ()) -> list[tuple]:

@@ -15,6 +15,9 @@ upsert_facts calls `stage(connection, facts)` (loads the batch's (unit, day) key
 then `refresh(connection, sums)`: each rollup row of those keys is deleted and re-aggregated from the
 facts in SQL, so rollups always equal the facts. When the keys had no facts before (new days),
 `sums = batch_sums(facts)` gives the unit days and the (unit, month, field) additions from the batch.
+When moreover the batch's units have no other facts within the lookback around its days (ISOLATED: a
+backfill, a bulk load), `complete` comes from the batch's own series too, and the months hold only its days.
+A writer replacing stored facts stages the keys of both with `stage_replacing` and re-aggregates them.
 `recompute_rollups(engine)` rebuilds everything (repair, or after bulk loads / unit changes).
 """
 from __future__ import annotations
@@ -25,12 +28,12 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (Column, Connection, Date, Engine, Index, Integer, PrimaryKeyConstraint, SmallInteger, String, Table,
-                        text)
+from sqlalchemy import (Column, Connection, Date, Engine, Index, Integer, PrimaryKeyConstraint, Select, SmallInteger,
+                        String, Table, text)
 
 from config.facts import FLOW_COLUMNS, OPTIONAL_COLUMNS, STOCK_COLUMNS
 from store import bulk
-from store.schema import metadata
+from store.schema import key_text, metadata
 
 LOOKBACK_DAYS = 31  # = store.readers.STOCK_LOOKBACK_DAYS (readers import it from here)
 DAY_SUMS = FLOW_COLUMNS + STOCK_COLUMNS + OPTIONAL_COLUMNS
@@ -43,7 +46,7 @@ def _counts(names: Iterable[str], optional: Iterable[str] = OPTIONAL_COLUMNS) ->
 
 rollup_unit_day = Table(
     "rollup_unit_day", metadata,
-    Column("unit_code", String(8), nullable=False),
+    Column("unit_code", key_text(8), nullable=False),
     Column("day", Date, nullable=False),
     Column("fact_rows", Integer, nullable=False),
     Column("complete", SmallInteger, nullable=False),
@@ -55,7 +58,7 @@ rollup_unit_day = Table(
 Index("ix_rollup_unit_day_day", rollup_unit_day.c.day, rollup_unit_day.c.unit_code)
 rollup_unit_month = Table(
     "rollup_unit_month", metadata,
-    Column("unit_code", String(8), nullable=False),
+    Column("unit_code", key_text(8), nullable=False),
     Column("month", Date, nullable=False),
     Column("days", Integer, nullable=False),
     Column("day_mask", Integer, nullable=False),
@@ -65,9 +68,9 @@ rollup_unit_month = Table(
 )
 rollup_unit_field_month = Table(
     "rollup_unit_field_month", metadata,
-    Column("unit_code", String(8), nullable=False),
+    Column("unit_code", key_text(8), nullable=False),
     Column("month", Date, nullable=False),
-    Column("field", String(32), nullable=False),
+    Column("field", key_text(32), nullable=False),
     Column("days", Integer, nullable=False),
     Column("day_mask", Integer, nullable=False),
     *_counts(MONTH_SUMS),
@@ -88,15 +91,57 @@ ADVISORY_LOCK = 7_160_501  # any constant: "rollup maintenance" for pg_advisory_
 ROLLUP_TABLES = (rollup_unit_day, rollup_unit_month, rollup_unit_field_month, rollup_province_day)
 
 
-def stage(connection: Connection, facts: pd.DataFrame) -> bool:
+STORED, FRESH, ISOLATED = "stored", "fresh", "isolated"  # what `stage` finds about a batch's keys
+
+
+def stage(connection: Connection, facts: pd.DataFrame) -> str:
     """Begin maintenance for facts about to be written (days as ISO text): take the writers' lock and
-    load the batch's (unit, day) keys. True when no fact (nor unit-day rollup) exists on any of them yet
-    ("fresh" keys).
+    load the batch's (unit, day) keys. FRESH when no fact (nor unit-day rollup) exists on any of them
+    yet; ISOLATED when moreover none of the batch's units has one within the lookback before or after
+    its days (a backfill, a bulk load): then the batch alone decides the rollups of its keys. Else STORED.
     """
     _prepare_keys(connection)
     bulk.load(connection, "rollup_keys", facts[["unit_code", "day"]].drop_duplicates())
     _analyze(connection, ("rollup_keys",))
-    return not _any_stored(connection, facts["day"].min(), facts["day"].max())
+    first, last = facts["day"].min(), facts["day"].max()
+    if _isolated(connection, first, last):
+        return ISOLATED
+    return STORED if _any_stored(connection, first, last) else FRESH
+
+
+def stage_replacing(connection: Connection, facts: pd.DataFrame, replaced: Select) -> None:
+    """Begin maintenance for facts (days as ISO text) that replace the stored facts `replaced` selects
+    (their unit_code, day), which the caller deletes: the keys of both are staged, and `refresh(connection,
+    None)` re-aggregates them from the facts, so days no fact covers any more lose their rollup rows.
+    """
+    _prepare_keys(connection)
+    old = pd.DataFrame(connection.execute(replaced).all(), columns=["unit_code", "day"])
+    old = old.assign(day=bulk.iso_days(old["day"])) if not old.empty else old
+    keys = pd.concat([facts[["unit_code", "day"]], old], ignore_index=True).drop_duplicates()
+    bulk.load(connection, "rollup_keys", keys)
+    _analyze(connection, ("rollup_keys",))
+
+
+def _isolated(connection: Connection, first: str, last: str) -> bool:
+    """No fact or unit-day rollup of a staged unit from LOOKBACK_DAYS + 1 days before its first staged day
+    to LOOKBACK_DAYS after its last (this covers the staged days' whole months). A day range without any
+    is told by two index range scans; else each unit's range is probed through the primary keys.
+    """
+    span = dt.timedelta(days=LOOKBACK_DAYS + 1)
+    window = (dt.date.fromisoformat(first) - span, dt.date.fromisoformat(last) + span)
+    if connection.dialect.name == "sqlite":
+        window = tuple(d.isoformat() for d in window)
+    in_range = text("SELECT 1 FROM dossier_facts WHERE day BETWEEN :first AND :last UNION ALL "
+                    "SELECT 1 FROM rollup_unit_day WHERE day BETWEEN :first AND :last LIMIT 1")
+    if connection.execute(in_range, dict(zip(("first", "last"), window))).first() is None:
+        return True
+    sql = _Sql(connection.dialect.name)
+    ranges = "(SELECT unit_code, MIN(day) AS lo, MAX(day) AS hi FROM rollup_keys GROUP BY unit_code) r"
+    near = (f"t.unit_code = r.unit_code AND t.day BETWEEN {sql.plus_days('r.lo', -LOOKBACK_DAYS - 1)} "
+            f"AND {sql.plus_days('r.hi', LOOKBACK_DAYS)}")
+    return connection.exec_driver_sql(
+        f"SELECT 1 FROM {ranges} JOIN dossier_facts t ON {near} UNION ALL "
+        f"SELECT 1 FROM {ranges} JOIN rollup_unit_day t ON {near} LIMIT 1").first() is None
 
 
 def _any_stored(connection: Connection, first: str, last: str) -> bool:
@@ -115,15 +160,25 @@ def _any_stored(connection: Connection, first: str, last: str) -> bool:
     ).first() is not None
 
 
-def batch_sums(facts: pd.DataFrame) -> "BatchSums":
-    """What a batch of fresh keys adds to the rollups, computed from the batch alone (see `refresh`)."""
-    return BatchSums(_unit_day_rows(facts), _field_month_rows(facts))
+def batch_sums(facts: pd.DataFrame, isolated: bool = False, formatted: bool = False) -> "BatchSums":
+    """What a batch of fresh keys adds to the rollups, computed from the batch alone (see `refresh`);
+    `isolated` (as `stage` found): the unit days' `complete` flags too. `formatted` (PostgreSQL): rows
+    ready for COPY, formatted now (while the server inserts the facts) rather than later.
+    """
+    unit_days = _unit_day_rows(facts)
+    if isolated:
+        unit_days["complete"] = _isolated_complete(facts, unit_days).astype(np.int64)
+    field_months = _field_month_rows(facts)
+    if formatted:
+        unit_days, field_months = bulk.csv_rows(unit_days), bulk.csv_rows(field_months)
+    return BatchSums(unit_days, field_months, isolated)
 
 
 @dataclass(frozen=True)
 class BatchSums:
-    unit_days: pd.DataFrame     # rollup_unit_day rows of the batch's (unit, day) keys
-    field_months: pd.DataFrame  # per (unit, month, field): the batch's days, day mask and sums
+    unit_days: pd.DataFrame | bulk.CsvRows     # rollup_unit_day rows of the batch's (unit, day) keys
+    field_months: pd.DataFrame | bulk.CsvRows  # per (unit, month, field): the batch's days, day mask and sums
+    complete_known: bool = False  # unit_days' `complete` flags are final (an isolated batch)
 
 
 def refresh(connection: Connection, fresh: BatchSums | None) -> None:
@@ -135,7 +190,11 @@ def refresh(connection: Connection, fresh: BatchSums | None) -> None:
     sql = _Sql(connection.dialect.name)
     run = connection.exec_driver_sql
     _derive_scopes(connection, sql)
-    if fresh is not None:
+    if fresh is not None and fresh.complete_known:  # isolated: the batch's months hold no other days
+        bulk.load(connection, "rollup_unit_day", fresh.unit_days)
+        _delete_keyed(run, unit_days=False)
+        bulk.load(connection, "rollup_unit_field_month", fresh.field_months)
+    elif fresh is not None:
         bulk.load(connection, "rollup_unit_day", fresh.unit_days)
         _delete_keyed(run, unit_days=False, field_months=False)
         bulk.load(connection, "rollup_field_month_new", fresh.field_months)
@@ -143,7 +202,8 @@ def refresh(connection: Connection, fresh: BatchSums | None) -> None:
     else:
         _delete_keyed(run)
         _insert_unit_days(run)
-    _mark_incomplete(run, sql)
+    if fresh is None or not fresh.complete_known:
+        _mark_incomplete(run, sql)
     _insert_months(run, sql, field_months=fresh is None)
     _insert_province_days(run)
 
@@ -198,6 +258,39 @@ def _unit_day_rows(facts: pd.DataFrame) -> pd.DataFrame:
     return bulk.as_counts(rows.reset_index(), DAY_SUMS)
 
 
+def _isolated_complete(facts: pd.DataFrame, unit_days: pd.DataFrame) -> np.ndarray:
+    """`complete` of each unit day of an isolated batch (its units have no other facts within the lookback),
+    from the batch's series alone, as `_mark_incomplete` computes it from the facts.
+
+    A series row on day d whose next row is on day n (or none) leaves days d+1 .. min(n-1, d+31)
+    without it: unit days within such a range are incomplete.
+    """
+    unit_ids, units = pd.factorize(facts["unit_code"])
+    day_codes, days = pd.factorize(facts["day"])
+    ordinals = pd.to_datetime(pd.Series(days)).to_numpy().astype("datetime64[D]").astype(np.int64)
+    day = ordinals[day_codes] - ordinals.min()
+    series = facts.groupby(["unit_code", "field", "source"], sort=False).ngroup().to_numpy()
+    order = np.lexsort((day, series))
+    series, day, unit_ids = series[order], day[order], unit_ids[order]
+    last_row = np.r_[series[1:] != series[:-1], True]
+    following = np.r_[day[1:], 0]
+    end = np.where(last_row, day + LOOKBACK_DAYS, np.minimum(following - 1, day + LOOKBACK_DAYS))
+    gap = end > day  # the series misses day + 1 at least
+    stride = int(day.max()) + 2 * LOOKBACK_DAYS + 2  # > any day or gap end: keys of units never overlap
+    keys = units.get_indexer(unit_days["unit_code"]) * stride + (
+        ordinals[days.get_indexer(unit_days["day"])] - ordinals.min())
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.searchsorted(sorted_keys, unit_ids[gap] * stride + day[gap] + 1, side="left")
+    ends = np.searchsorted(sorted_keys, unit_ids[gap] * stride + end[gap], side="right")
+    covered = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.add.at(covered, starts, 1)
+    np.add.at(covered, ends, -1)
+    complete = np.empty(len(keys), dtype=bool)
+    complete[order] = np.cumsum(covered[:-1]) == 0
+    return complete
+
+
 def _field_month_rows(facts: pd.DataFrame) -> pd.DataFrame:
     """Per (unit, month, field): the batch's days (count and mask) and sums; days as ISO text."""
     days = facts[["unit_code", "field", "day", *MONTH_SUMS]]
@@ -237,14 +330,16 @@ def _prepare_keys(connection: Connection) -> None:
         connection.exec_driver_sql("SET LOCAL work_mem = '128MB'")
     suffix = " ON COMMIT DELETE ROWS" if postgres else ""
     day = "date" if postgres else "DATE"
+    unit = 'varchar(8) COLLATE "C"' if postgres else "varchar(8)"  # as the stored keys (store.schema.key_text)
+    field = 'varchar(32) COLLATE "C"' if postgres else "varchar(32)"
     sums = ", ".join(f"{c} integer" for c in MONTH_SUMS)
-    for name, columns in (("rollup_keys", f"unit_code varchar(8), day {day}"),
-                          ("rollup_months", f"unit_code varchar(8), month {day}, month_end {day}"),
-                          ("rollup_ranges", f"unit_code varchar(8), lo {day}, hi {day}, scan_from {day}"),
-                          ("rollup_recheck", f"unit_code varchar(8), day {day}, complete smallint"),
-                          ("rollup_gaps", f"unit_code varchar(8), last_day {day}, next_day {day}"),
+    for name, columns in (("rollup_keys", f"unit_code {unit}, day {day}"),
+                          ("rollup_months", f"unit_code {unit}, month {day}, month_end {day}"),
+                          ("rollup_ranges", f"unit_code {unit}, lo {day}, hi {day}, scan_from {day}"),
+                          ("rollup_recheck", f"unit_code {unit}, day {day}, complete smallint"),
+                          ("rollup_gaps", f"unit_code {unit}, last_day {day}, next_day {day}"),
                           ("rollup_pdays", f"province_code varchar(2), level varchar(8), day {day}"),
-                          ("rollup_field_month_new", f"unit_code varchar(8), month {day}, field varchar(32), "
+                          ("rollup_field_month_new", f"unit_code {unit}, month {day}, field {field}, "
                                                      f"days integer, day_mask integer, {sums}")):
         connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns}){suffix}")
         connection.exec_driver_sql(f"DELETE FROM {name}")
@@ -269,8 +364,10 @@ def _sums(columns: Iterable[str], prefix: str = "") -> str:
 def _insert_unit_days(run) -> None:
     columns = ", ".join(DAY_SUMS)
     run(f"INSERT INTO rollup_unit_day (unit_code, day, fact_rows, complete, {columns}) "
-        f"SELECT f.unit_code, f.day, COUNT(*), 1, {_sums(DAY_SUMS, 'f.')} FROM dossier_facts f "
-        f"JOIN rollup_keys k ON k.unit_code = f.unit_code AND k.day = f.day GROUP BY f.unit_code, f.day")
+        f"SELECT f.unit_code, f.day, COUNT(*), 1, {_sums(DAY_SUMS, 'f.')} FROM rollup_keys k "
+        # SQLite keeps a CROSS JOIN's order: probe the facts per staged key (it cannot know rollup_keys is
+        # small and would scan the facts); PostgreSQL plans it as an inner join.
+        f"CROSS JOIN dossier_facts f WHERE f.unit_code = k.unit_code AND f.day = k.day GROUP BY f.unit_code, f.day")
 
 
 def _mark_incomplete(run, sql: "_Sql") -> None:

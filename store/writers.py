@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from config.facts import COUNT_COLUMNS, FACT_COLUMNS, KEY_COLUMNS
@@ -33,21 +33,45 @@ def upsert_facts(engine: Engine, facts: pd.DataFrame, collected_at: dt.datetime)
     Of rows repeating a key, the last one is written. When none of the batch's (unit, day) keys has
     facts yet (a new day, a backfill), rows are inserted without conflict handling (a concurrent
     writer of the same keys makes this transaction fail, never double-count). The rollups of the
-    keys written are maintained in the same transaction.
+    keys written are maintained in the same transaction (from the batch alone when its units have no
+    other facts around its days: see store.rollups).
     """
     if facts.empty:
         return 0
     frame = _prepared(facts)
     stamp = pd.Timestamp(collected_at).strftime("%Y-%m-%d %H:%M:%S.%f")
     with engine.begin() as connection:
-        fresh = rollups.stage(connection, frame)
-        batch_sums = partial(rollups.batch_sums, frame) if fresh else lambda: None
-        if engine.dialect.name == "postgresql":
+        staged = rollups.stage(connection, frame)
+        fresh = staged != rollups.STORED
+        postgres = engine.dialect.name == "postgresql"
+        batch_sums = partial(rollups.batch_sums, frame, staged == rollups.ISOLATED, postgres) if fresh else lambda: None
+        if postgres:
             sums = _write_facts_postgres(connection, frame, stamp, fresh, batch_sums)
         else:
             _write_facts_sqlite(connection, frame, stamp, fresh)
             sums = batch_sums()
         rollups.refresh(connection, sums)
+    return len(frame)
+
+
+def replace_facts(engine: Engine, facts: pd.DataFrame, collected_at: dt.datetime, source: str,
+                  unit_codes: Iterable[str]) -> int:
+    """Replace every stored fact of `source` for `unit_codes` by `facts` (rows as upsert_facts takes them),
+    in one transaction that maintains the rollups of the (unit, day) keys deleted or written: days the
+    new facts no longer cover lose their rollup rows too.
+    """
+    owned = and_(dossier_facts.c.source == source, dossier_facts.c.unit_code.in_(list(unit_codes)))
+    frame = _prepared(facts) if not facts.empty else pd.DataFrame(columns=list(FACT_COLUMNS))
+    stamp = pd.Timestamp(collected_at).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with engine.begin() as connection:
+        rollups.stage_replacing(connection, frame, select(dossier_facts.c.unit_code, dossier_facts.c.day)
+                                .where(owned).distinct())
+        connection.execute(delete(dossier_facts).where(owned))
+        if not frame.empty and engine.dialect.name == "postgresql":
+            _write_facts_postgres(connection, frame, stamp, False, lambda: None)
+        elif not frame.empty:
+            _write_facts_sqlite(connection, frame, stamp, False)
+        rollups.refresh(connection, None)
     return len(frame)
 
 

@@ -211,6 +211,41 @@ def test_batches_of_new_days_in_any_order_keep_rollups_equal_to_a_recompute(engi
         pd.testing.assert_frame_equal(maintained[name], frame, obj=name)
 
 
+def staged(engine, facts: pd.DataFrame) -> str:
+    """What rollups.stage finds about a batch (rolled back)."""
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            found = rollups.stage(connection, writers._prepared(facts))
+            transaction.rollback()
+    return found
+
+
+def test_isolated_batches_decide_rollups_from_the_batch_alone(engine):
+    """A batch whose units have no other facts within the lookback (a backfill of other units, a bulk load)
+    computes `complete` and all sums from the batch: gaps of every length, series ending early, units
+    whose other facts lie just beyond the lookback, and a batch next to stored days (not isolated)."""
+    units = registry.units("75")
+    codes = list(units.loc[units["level"] == "xa", "code"][:6])
+    writers.upsert_units(engine, units[units["code"].isin(codes)])
+    facts = random_facts(9, codes)
+    late = facts["day"] > LAST - dt.timedelta(days=20)
+    far = facts["day"] < FIRST + dt.timedelta(days=10)
+    early = facts[far & facts["unit_code"].isin(codes[:3])]
+    middle = facts[~far & ~late & (facts["day"] > FIRST + dt.timedelta(days=42))]
+    assert staged(engine, early) == rollups.ISOLATED
+    writers.upsert_facts(engine, early, AT)
+    assert staged(engine, middle) == rollups.ISOLATED  # 33+ days after the early units' last day
+    writers.upsert_facts(engine, middle, AT)
+    assert staged(engine, facts[late]) == rollups.FRESH
+    writers.upsert_facts(engine, facts[late], AT)
+    assert staged(engine, facts[late]) == rollups.STORED
+    maintained = rollup_rows(engine)
+    assert 0 < (maintained["rollup_unit_day"]["complete"] == 0).sum()
+    rollups.recompute_rollups(engine)
+    for name, frame in rollup_rows(engine).items():
+        pd.testing.assert_frame_equal(maintained[name], frame, obj=name)
+
+
 @pytest.mark.parametrize("existing", [False, True], ids=["new key", "existing key"])
 def test_a_key_repeated_in_one_batch_keeps_its_last_row(engine, existing):
     writers.upsert_units(engine, registry.units("75"))
