@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collectors.base import Batch, FatalError, FetchRequest, Rejected
@@ -26,7 +26,7 @@ from collectors.validation import validate_batch
 from geo import registry
 from store import writers
 from store.collector_schema import dossier_records
-from store.schema import dossier_facts, quarantine
+from store.schema import quarantine
 
 WINDOW_START = dt.date(2025, 7, 1)   # the two-level government (and today's unit codes) start here
 CHUNK_ROWS = 50_000
@@ -110,7 +110,7 @@ def _import_dossiers(engine, source: DossierFileSource, request: FetchRequest, p
         progress(len(rows) // 2)
     units = sorted(records.unit_code.unique())
     facts = recompute_facts(engine, source.name, units, request.last_day)
-    _write(engine, source.name, request.now, Batch(facts, rejected), run_id, summary)
+    _write(engine, source.name, request.now, Batch(facts, rejected), run_id, summary, replacing=units)
     if progress:
         progress(len(rows) - len(rows) // 2)
     last_days = facts.groupby("unit_code")["day"].max().to_dict() if not facts.empty else {}
@@ -140,7 +140,8 @@ def upsert_dossiers(engine: Engine, source: str, records: pd.DataFrame, at: dt.d
 
 
 def recompute_facts(engine: Engine, source: str, unit_codes: Sequence[str], today: dt.date) -> pd.DataFrame:
-    """Replace the units' facts of this source by an aggregation of all their stored dossiers."""
+    """The units' facts of this source aggregated from all their stored dossiers (they replace the stored
+    ones: writers.replace_facts)."""
     if not unit_codes:
         return pd.DataFrame()
     with engine.connect() as connection:
@@ -152,15 +153,16 @@ def recompute_facts(engine: Engine, source: str, unit_codes: Sequence[str], toda
     for column in ("received_at", "due_at", "finished_at"):
         records[column] = pd.to_datetime(records[column])
     as_of = min(today, max(d.date() for row in newest for d in row if d is not None))
-    facts = aggregate_dossiers(records, as_of, source)
-    with engine.begin() as connection:
-        connection.execute(delete(dossier_facts).where(dossier_facts.c.source == source,
-                                                       dossier_facts.c.unit_code.in_(list(unit_codes))))
-    return facts
+    return aggregate_dossiers(records, as_of, source)
 
 
-def _write(engine, source: str, now: dt.datetime, batch: Batch, run_id: int, summary: ImportSummary) -> None:
-    summary.facts_written += writers.upsert_facts(engine, batch.facts, collected_at=now)
+def _write(engine, source: str, now: dt.datetime, batch: Batch, run_id: int, summary: ImportSummary,
+           replacing: Sequence[str] | None = None) -> None:
+    """Write the batch's facts (replacing all of `source`'s facts of the units `replacing`) and quarantine."""
+    if replacing is None:
+        summary.facts_written += writers.upsert_facts(engine, batch.facts, collected_at=now)
+    else:
+        summary.facts_written += writers.replace_facts(engine, batch.facts, now, source, replacing)
     summary.rows_quarantined += quarantine_new(engine, source, now, batch.rejected, run_id)
     for record in batch.rejected[: max(0, 5 - len(summary.first_reasons))]:
         where = " ".join(str(x) for x in (record.unit_code, record.day) if x)

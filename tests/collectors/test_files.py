@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from sqlalchemy import func, select
 
 from collectors.base import FatalError
 from collectors.importer import import_file, list_quarantine
+from geo import registry
+from store import rollups, writers
 from store.collector_schema import dossier_records
 from tests.collectors.helpers import NOW, facts_snapshot
+from tests.store.test_rollups import rollup_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DOSSIERS = FIXTURES / "dossiers_dongnai.csv"
@@ -67,6 +71,35 @@ def test_reimporting_and_overlapping_files_never_double_count(engine, tmp_path):
     assert sum(v[0] + v[1] for v in ho_tich.values()) == 5                   # A1..A4 and A6, each once
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(dossier_records)).scalar() == 6
+
+
+def shifted_dates(text: str, days: int) -> str:
+    """The file with every date (20260302..., 02/03/2026, 2026-03-03) moved by `days`."""
+    def move(match: re.Match, formats=("%Y%m%d", "%d/%m/%Y", "%Y-%m-%d")) -> str:
+        for form in formats:
+            try:
+                return (dt.datetime.strptime(match.group(0), form) + dt.timedelta(days=days)).strftime(form)
+            except ValueError:
+                continue
+        return match.group(0)
+    return re.sub(r"\d{8}(?=\d{6})|\d{2}/\d{2}/\d{4}|\d{4}-\d{2}-\d{2}", move, text)
+
+
+def test_reimport_moving_dossiers_to_other_days_keeps_rollups_exact(engine, tmp_path):
+    """The second file moves the unit's dossiers 3 days later: the days no longer covered lose their facts
+    and their rollup rows in the same transaction (rollups equal a recompute from the facts)."""
+    writers.upsert_units(engine, registry.all_units())
+    import_file(engine, DOSSIERS, now=NOW)
+    moved = tmp_path / "moved.csv"
+    moved.write_text(shifted_dates(DOSSIERS.read_text(encoding="utf-8"), 3), encoding="utf-8")
+    import_file(engine, moved, now=NOW)
+    facts = facts_snapshot(engine)
+    assert min(facts.day) == dt.date(2026, 3, 5)
+    maintained = rollup_rows(engine)
+    assert min(maintained["rollup_unit_day"]["day"]) == dt.date(2026, 3, 5)
+    rollups.recompute_rollups(engine)
+    for name, frame in rollup_rows(engine).items():
+        pd.testing.assert_frame_equal(maintained[name], frame, obj=name)
 
 
 def test_daily_file_import_and_reimport_is_identical(engine):
