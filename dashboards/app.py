@@ -7,17 +7,13 @@ application gunicorn serves. The map geometry is a static GeoJSON file served on
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
 import json
-import logging
-import os
 from pathlib import Path
 from typing import Callable
 
 import dash
 from dash import Input, Output
-from flask import Response, abort, request, send_file
+from flask import Response, abort
 
 from access.scope import current_scope
 from dashboards import auth, context, national_geo, scope_url
@@ -25,13 +21,13 @@ from dashboards.cache import init_cache
 from dashboards.components.kiosk import register_kiosk_callbacks
 from dashboards.components.shell import nav_links, shell
 from dashboards.exports.routes import register_routes as register_export_routes
+from dashboards.geo_files import MAX_AGE_S, content_hash, geojson_response, gzipped
 from dashboards.i18n import lang_from_search, switch_href, t
 from geo.registry import province as registry_province
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PAGES_DIR = PACKAGE_DIR / "pages"
 ASSETS_DIR = PACKAGE_DIR / "assets"
-GEOJSON_MAX_AGE_S = 365 * 24 * 3600  # the URL carries a content hash, so a year is safe
 # plotly.js fetches a world topojson for every geo trace, even with the base map hidden; it gets an
 # empty one from us instead of cdn.plot.ly (no external requests, and none would work offline).
 BASE_MAP_LAYERS = ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")
@@ -68,20 +64,13 @@ def create_app(settings, engine, map_geometry, now: Callable[[], dt.datetime] = 
 def _serve_geometry(app: dash.Dash, map_geometry) -> str | None:
     """Add the /geo/<province>.geojson route; return the versioned URL the figures use (None: no map)."""
     path, etag = _geometry_file(map_geometry)
-    compressed = _gzipped(path) if path is not None else None
+    compressed = gzipped(path) if path is not None else None
 
     def geojson(province: str):
         # Without geometry the route still answers 404 rather than falling through to the page router.
         if path is None or province != map_geometry.province_code:
             abort(404)
-        as_gzip = compressed is not None and request.accept_encodings.quality("gzip") > 0
-        response = send_file(compressed if as_gzip else path, mimetype="application/geo+json",
-                             etag=f"{etag}-gz" if as_gzip else etag, conditional=True, max_age=GEOJSON_MAX_AGE_S)
-        if as_gzip:
-            response.headers["Content-Encoding"] = "gzip"
-        response.vary.add("Accept-Encoding")
-        response.cache_control.immutable = True
-        return response
+        return geojson_response(path, etag, compressed)
 
     app.server.add_url_rule("/geo/<province>.geojson", endpoint="ioc_geojson", view_func=geojson)
     if path is None:
@@ -95,22 +84,7 @@ def _geometry_file(map_geometry) -> tuple[Path | None, str | None]:
     path = Path(map_geometry.path)
     if not path.is_file():
         raise FileNotFoundError(f"Map geometry file {path} does not exist; rebuild it with geo.maps.build_map_geometry")
-    return path, hashlib.sha256(path.read_bytes()).hexdigest()[:20]
-
-
-def _gzipped(path: Path) -> Path | None:
-    """The geometry gzip-compressed once, next to it (rewritten when older than the file); None if unwritable."""
-    target = path.with_name(path.name + ".gz")
-    try:
-        if not target.is_file() or target.stat().st_mtime < path.stat().st_mtime:
-            # Write aside, then rename: gunicorn workers starting together never read half a file.
-            partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-            partial.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
-            os.replace(partial, target)
-    except OSError as err:
-        logging.getLogger(__name__).warning("cannot write %s (%s); the map geometry is sent uncompressed", target, err)
-        return None
-    return target
+    return path, content_hash(path)
 
 
 def _serve_empty_base_map(app: dash.Dash) -> str:
@@ -118,7 +92,7 @@ def _serve_empty_base_map(app: dash.Dash) -> str:
     def topojson(name: str):
         response = Response(EMPTY_TOPOLOGY, mimetype="application/json")
         response.cache_control.public = True
-        response.cache_control.max_age = GEOJSON_MAX_AGE_S
+        response.cache_control.max_age = MAX_AGE_S
         return response
 
     app.server.add_url_rule("/geo/topojson/<name>.json", endpoint="ioc_topojson", view_func=topojson)

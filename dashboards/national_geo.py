@@ -7,16 +7,14 @@ the national outlines.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
-from flask import abort, request, send_file
+from flask import abort
 
+from dashboards.geo_files import content_hash, geojson_response, gzipped
 from geo.maps import build_map_geometry
 from geo.national import NATION, build_national_geometry
-
-MAX_AGE_S = 365 * 24 * 3600
 
 
 class GeometryCatalog:
@@ -42,7 +40,7 @@ class GeometryCatalog:
             if code not in self._entries:
                 geometry = self._build(code)
                 path = Path(geometry.path)
-                self._entries[code] = (geometry, path, hashlib.sha256(path.read_bytes()).hexdigest()[:20])
+                self._entries[code] = (geometry, path, content_hash(path))
             return self._entries[code]
 
     def _build(self, code: str):
@@ -55,21 +53,11 @@ class GeometryCatalog:
 
     def response(self, code: str):
         """The file as a long-cached response (gzip when the browser takes it)."""
-        from dashboards.app import _gzipped  # the same gzip-once-beside-the-file rule as the province route
-
         from geo.registry import provinces
         if code != NATION and code not in provinces():
             abort(404)
         _geometry, path, etag = self._entry(code)
-        compressed = _gzipped(path)
-        as_gzip = compressed is not None and request.accept_encodings.quality("gzip") > 0
-        response = send_file(compressed if as_gzip else path, mimetype="application/geo+json",
-                             etag=f"{etag}-gz" if as_gzip else etag, conditional=True, max_age=MAX_AGE_S)
-        if as_gzip:
-            response.headers["Content-Encoding"] = "gzip"
-        response.vary.add("Accept-Encoding")
-        response.cache_control.immutable = True
-        return response
+        return geojson_response(path, etag, gzipped(path))
 
 
 def register(app, settings) -> GeometryCatalog:

@@ -84,16 +84,18 @@ def geometry_bounds(path: Path) -> tuple[float, float, float, float]:
 
 
 def _cache_path(province_code: str, cache_dir: Path, boundaries_path: Path | None, code_column: str) -> Path:
-    if boundaries_path is None:
-        source = f"approximate|vietnamadminunits {_package_version('vietnamadminunits')}"
-    else:
-        path = Path(boundaries_path).resolve()
-        stat = check_boundaries_file(path).stat()
-        source = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{code_column}"
-        source += "".join(_sidecar_stats(path))
-    key = f"{GEOMETRY_VERSION}|{province_code}|{source}|{shapely.__version__}"
+    key = f"{GEOMETRY_VERSION}|{province_code}|{source_key(boundaries_path, code_column)}|{shapely.__version__}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return cache_dir / "geo" / f"{province_code}-{digest}.geojson"
+
+
+def source_key(boundaries_path: Path | None, code_column: str) -> str:
+    """What a built geometry depends on: the boundaries file (path, size, mtime, sidecars) or the approximation."""
+    if boundaries_path is None:
+        return f"approximate|vietnamadminunits {_package_version('vietnamadminunits')}"
+    path = Path(boundaries_path).resolve()
+    stat = check_boundaries_file(path).stat()
+    return f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{code_column}" + "".join(_sidecar_stats(path))
 
 
 def _sidecar_stats(path: Path) -> list[str]:

@@ -20,7 +20,7 @@ import shapely
 from geo import registry
 from geo.boundaries import WGS84, approximate_cells, check_boundaries_file
 from geo.maps import (
-    MapGeometry, _bounds, _package_version, _read_meta, _rounded, _serialise, _simplified, _write_atomic, _write_meta,
+    MapGeometry, _bounds, _read_meta, _rounded, _serialise, _simplified, _write_atomic, _write_meta, source_key,
 )
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,7 @@ def _province_code(value) -> str | None:
 
 
 def _cache_path(cache_dir: Path, boundaries_path: Path | None, code_column: str) -> Path:
-    if boundaries_path is None:
-        source = f"approximate|vietnamadminunits {_package_version('vietnamadminunits')}"
-    else:
-        path = Path(boundaries_path).resolve()
-        stat = check_boundaries_file(path).stat()
-        source = f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{code_column}"
-    key = f"{NATIONAL_GEOMETRY_VERSION}|{source}|{shapely.__version__}"
+    key = f"{NATIONAL_GEOMETRY_VERSION}|{source_key(boundaries_path, code_column)}|{shapely.__version__}"
     return cache_dir / "geo" / f"{NATION}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.geojson"
 
 
