@@ -6,12 +6,13 @@ import unicodedata
 
 import pandas as pd
 
-from dash import ctx as dash_ctx, dcc, html
+from dash import ctx as dash_ctx, html
 from dash.exceptions import PreventUpdate
 
 from config.service_index import COMPONENT_GROUPS, GROUPS, ServiceIndexConfig
 from dashboards import context
 from dashboards.format import NO_DATA, format_date, format_number, is_missing, parse_date
+from dashboards.components.period import period_picker
 from dashboards.i18n import normalise_lang, t, with_lang
 from kpis.service_index import COMPONENTS, not_computable_groups
 
@@ -53,18 +54,10 @@ def read_period(start_date, end_date, history_start: dt.date, today: dt.date) ->
 def period_toolbar(prefix: str, title, lang: str, history_start: dt.date, today: dt.date) -> html.Div:
     """The room title, a date-range picker (this month first) and preset buttons."""
     start, end = preset_period("month", history_start, today)
-    presets = [html.Button(t(f"preset_{p}", lang), id={"type": f"{prefix}-preset", "preset": p}, n_clicks=0,
-                           className="preset") for p in PRESETS]
     return html.Div(className="toolbar", children=[
         html.H2(title, id=f"{prefix}-title"),
-        html.Div(className="period no-print", children=[
-            html.Label(t("period", lang), htmlFor=f"{prefix}-period"),
-            dcc.DatePickerRange(id=f"{prefix}-period", start_date=start, end_date=end, display_format="DD/MM/YYYY",
-                                min_date_allowed=min(history_start, today), max_date_allowed=today,
-                                first_day_of_week=1, start_date_placeholder_text=t("period_start", lang),
-                                end_date_placeholder_text=t("period_end", lang), updatemode="bothdates"),
-            html.Div(presets, className="presets"),
-        ]),
+        period_picker(f"{prefix}-period", f"{prefix}-preset", start, end, history_start, today, lang, PRESETS,
+                      lambda preset: t(f"preset_{preset}", lang), class_name="period no-print"),
         html.Div(className="freshness", children=[html.Span(id=f"{prefix}-period-shown")]),
     ])
 

@@ -18,6 +18,7 @@ from access.scope import DATA_ROLES, current_reader
 from config.fields import PROCEDURE_FIELDS
 from dashboards.cache import rendered
 from dashboards import context, loaders, loaders_overview, national_overview, scope_url
+from dashboards.components.period import period_picker
 from dashboards.components.kpi import kpi_card, kpi_outputs
 from dashboards.components.shell import breadcrumb
 from dashboards.components.overview_charts import (
@@ -104,20 +105,12 @@ def _state(query: dict, app):
 
 def _toolbar(state, app) -> html.Div:
     lang, history_start, today = state.lang, app.settings.history_start, app.today()
-    presets = [html.Button(t(f"overview_preset_{p}", lang), id={"type": PRESET, "preset": p}, n_clicks=0,
-                           className="preset active" if p == state.preset else "preset") for p in PRESETS]
     fields = [{"label": t("overview_field_all", lang), "value": ALL_FIELDS}] + [
         {"label": getattr(f, f"name_{lang}"), "value": f.code} for f in PROCEDURE_FIELDS]
     return html.Div(className="toolbar", children=[
         html.H2(t("page_overview", lang)),
-        html.Div(className="period", children=[
-            html.Label(t("period", lang), htmlFor=PERIOD),
-            dcc.DatePickerRange(id=PERIOD, start_date=state.start, end_date=state.end, display_format="DD/MM/YYYY",
-                                min_date_allowed=min(history_start, today), max_date_allowed=today,
-                                first_day_of_week=1, start_date_placeholder_text=t("period_start", lang),
-                                end_date_placeholder_text=t("period_end", lang), updatemode="bothdates"),
-            html.Div(presets, className="presets"),
-        ]),
+        period_picker(PERIOD, PRESET, state.start, state.end, history_start, today, lang, PRESETS,
+                      lambda preset: t(f"overview_preset_{preset}", lang), active=state.preset),
         html.Div(className="filters", children=[
             html.Label(t("overview_field", lang), htmlFor=FIELD),
             dcc.Dropdown(id=FIELD, options=fields, value=state.field or ALL_FIELDS, clearable=False,
