@@ -11,12 +11,14 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from dashboards import context, loaders, loaders_national, scope_url
+from dashboards.components.callbacks import CallbackSet
 from dashboards.components.charts import trend_figure
 from dashboards.components.kpi import kpi_card, kpi_outputs
 from dashboards.components.overview_charts import IndexKpi, format_indicator, map_figure
+from dashboards.components.period import period_picker
 from dashboards.components.shell import breadcrumb
 from dashboards.format import format_date, parse_date
 from dashboards.i18n import label, normalise_lang, t
@@ -24,6 +26,7 @@ from dashboards.overview_state import ALL_FIELDS, PRESETS, default_period
 from kpis.definitions import KPI_BY_KEY, KPIS
 from kpis.ranking import best_and_worst
 
+callbacks = CallbackSet()  # added to each app by dashboards.scope_url.install
 PREFIX = "nation"
 MAP, TREND, BEST, WORST = f"{PREFIX}-map", f"{PREFIX}-trend", f"{PREFIX}-best", f"{PREFIX}-worst"
 INTERVAL, LANG, FRESHNESS, PERIOD_SHOWN = (f"{PREFIX}-interval", f"{PREFIX}-lang", f"{PREFIX}-freshness",
@@ -76,18 +79,10 @@ def _province_codes(app) -> list[str]:
 
 def _toolbar(state, app) -> html.Div:
     lang, history_start, today = state.lang, app.settings.history_start, app.today()
-    presets = [html.Button(t(f"overview_preset_{p}", lang), id={"type": O_PRESET, "preset": p}, n_clicks=0,
-                           className="preset active" if p == state.preset else "preset") for p in PRESETS]
     return html.Div(className="toolbar", children=[
         html.H2(t("national_overview_title", lang)),
-        html.Div(className="period", children=[
-            html.Label(t("period", lang), htmlFor=O_PERIOD),
-            dcc.DatePickerRange(id=O_PERIOD, start_date=state.start, end_date=state.end, display_format="DD/MM/YYYY",
-                                min_date_allowed=min(history_start, today), max_date_allowed=today,
-                                first_day_of_week=1, start_date_placeholder_text=t("period_start", lang),
-                                end_date_placeholder_text=t("period_end", lang), updatemode="bothdates"),
-            html.Div(presets, className="presets"),
-        ]),
+        period_picker(O_PERIOD, O_PRESET, state.start, state.end, history_start, today, lang, PRESETS,
+                      lambda preset: t(f"overview_preset_{preset}", lang), active=state.preset),
         # The rollups the nation reads have no field dimension: the filter applies inside a province.
         dcc.Input(id=O_FIELD, type="hidden", value=ALL_FIELDS),
         html.P(t("national_field_note", lang), className="muted"),
@@ -145,7 +140,7 @@ def _kpi_outputs():
     return outputs
 
 
-@callback(*_kpi_outputs(), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
+@callbacks(*_kpi_outputs(), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
           Output(PERIOD_SHOWN, "children"),
           State(O_PERIOD, "start_date"), State(O_PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
           State(LANG, "data"))
@@ -165,7 +160,7 @@ def update_kpis(start_date, end_date, _tick, lang):
     return *values, text, css, shown
 
 
-@callback(Output(MAP, "figure"),
+@callbacks(Output(MAP, "figure"),
           State(O_PERIOD, "start_date"), State(O_PERIOD, "end_date"), State(O_MAP_KPI, "value"),
           Input(INTERVAL, "n_intervals"), State(LANG, "data"))
 def update_map(start_date, end_date, kpi_key, _tick, lang):
@@ -180,7 +175,7 @@ def update_map(start_date, end_date, kpi_key, _tick, lang):
     return figure
 
 
-@callback(Output(O_URL, "href"), Input(MAP, "clickData"), State(O_URL, "search"), prevent_initial_call=True)
+@callbacks(Output(O_URL, "href"), Input(MAP, "clickData"), State(O_URL, "search"), prevent_initial_call=True)
 def drill_down(click, search):
     """A click on a province opens its overview (same period, indicator and language)."""
     points = (click or {}).get("points") or []
@@ -191,7 +186,7 @@ def drill_down(click, search):
     return dash.get_relative_path("/") + "?" + urlencode([(scope_url.PARAM, code), *kept])
 
 
-@callback(Output(BEST, "children"), Output(WORST, "children"),
+@callbacks(Output(BEST, "children"), Output(WORST, "children"),
           State(O_PERIOD, "start_date"), State(O_PERIOD, "end_date"), State(O_MAP_KPI, "value"),
           Input(INTERVAL, "n_intervals"), State(LANG, "data"))
 def update_rankings(start_date, end_date, kpi_key, _tick, lang):
@@ -218,7 +213,7 @@ def province_table(frame, kpi, lang: str, table_id: str, path: str = "/"):
     return html.Table([header, html.Tbody(rows)], className="ranking", id=table_id)
 
 
-@callback(Output(TREND, "figure"),
+@callbacks(Output(TREND, "figure"),
           State(O_PERIOD, "start_date"), State(O_PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
           State(LANG, "data"))
 def update_trend(start_date, end_date, _tick, lang):

@@ -7,14 +7,16 @@ kpis.service_index the communes get, computed on each province's commune-level t
 from __future__ import annotations
 
 import pandas as pd
-from dash import ALL, Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
 from dashboards import context, loaders_national, scope_url
+from dashboards.components.callbacks import CallbackSet
 from dashboards.components.scorecard import apply_preset, period_toolbar, read_period
 from dashboards.components.shell import breadcrumb
 from dashboards.format import format_count, format_date, format_number, format_percent
 from dashboards.i18n import normalise_lang, t
 
+callbacks = CallbackSet()  # added to each app by dashboards.scope_url.install
 PREFIX = "nrank"
 PERIOD, TABLE, PERIOD_SHOWN, INTERVAL, LANG = (f"{PREFIX}-period", f"{PREFIX}-table", f"{PREFIX}-period-shown",
                                                f"{PREFIX}-interval", f"{PREFIX}-lang")
@@ -36,14 +38,14 @@ def layout(lang: str, app) -> html.Div:
     ])
 
 
-@callback(Output(PERIOD, "start_date"), Output(PERIOD, "end_date"),
+@callbacks(Output(PERIOD, "start_date"), Output(PERIOD, "end_date"),
           Input({"type": f"{PREFIX}-preset", "preset": ALL}, "n_clicks"), prevent_initial_call=True)
 def update_period(clicks):
     """Apply a preset button."""
     return apply_preset(clicks)
 
 
-@callback(Output(TABLE, "children"), Output(PERIOD_SHOWN, "children"),
+@callbacks(Output(TABLE, "children"), Output(PERIOD_SHOWN, "children"),
           Input(PERIOD, "start_date"), Input(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
           State(LANG, "data"))
 def update_table(start_date, end_date, _tick, lang):

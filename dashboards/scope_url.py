@@ -79,7 +79,11 @@ def install(dash_app) -> None:
     from dashboards import context
 
     server = dash_app.server
-    _add_nation_views(dash_app)   # their callbacks exist in every app, so their ids must be known in every app
+    from dashboards import national_overview, national_rankings
+
+    for module in (national_overview, national_rankings):   # the nation's views answer in every app
+        module.callbacks.register(dash_app)
+    _add_nation_views(dash_app)   # ... so their ids must be known in every app
     if not context.of(server).national:
         return
     server.before_request_funcs.setdefault(None, []).append(lambda: narrow_request_scope(context.current()))

@@ -154,3 +154,15 @@ def test_the_breadcrumb_links_up_to_the_nation_only_for_national_scopes(national
     nation, bound = _client(national, "toanquoc"), _client(national, "lanhdao75")
     assert nation.get(probe + "?tinh=75").json == "Link"
     assert bound.get(probe + "?tinh=75").json == "Span"
+
+
+def test_each_app_in_a_process_answers_the_nation_views(engine, tmp_path):
+    """The nation's callbacks live in ordinary modules (imported once): every app must still get them,
+    whichever app was built first (a province app before a national one, as in one test session)."""
+    province_app = create_app(load_settings(environ={}, data_dir=tmp_path / "province", auth_enabled=False),
+                              engine, None, now=lambda: NOW)
+    national_app = create_app(load_settings(environ={}, data_dir=tmp_path / "nation", auth_enabled=False,
+                                            mode="national"), engine, None, now=lambda: NOW)
+    for app in (province_app, national_app):
+        assert {"nation-map.figure", "nation-trend.figure"} <= set(app.callback_map)
+        assert any(key.startswith("..nrank-table.children") for key in app.callback_map)
