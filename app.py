@@ -355,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run; ours log transitions
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(only=_command_in(argv)).parse_args(argv)
     _help, handler, _arguments = COMMANDS[args.command or "demo"]
