@@ -7,6 +7,7 @@ default period and each preset, the rankings table (also the commune page's rank
 all procedure fields — with the whole-province reader: the very keys a leader's or analyst's page
 uses, and the rankings reader of every role. The loaders are language-independent, so one warm
 serves both languages. Commune pages (one per commune) and clock-keyed health views are left cold.
+In national mode the nation's level is warmed instead (warm_nation_view): provinces are chosen per request.
 
 Triggers:
 - `on_run`, the in-process collector's hook (app.py start_collection): clear the caches, warm now;
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards import cache, context, loaders_overview, loaders_rankings, overview_state
+from dashboards import cache, context, loaders_national, loaders_overview, loaders_rankings, overview_state
 from store.scoped import as_reader
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,19 @@ def warm_view(app: context.AppContext, view: View) -> None:
     loaders_overview.unit_kpis(reader, province, view.start, view.end, None, settings.service_index)
     loaders_overview.daily_trend(reader, province, view.start, view.end, COMMUNE_LEVEL)
     loaders_overview.overview_alerts(reader, settings, view.start, view.end, app.now())
+
+
+def warm_nation_view(app: context.AppContext, view: View) -> None:
+    """National mode: the nation's level as a national-scope user opens it (`/` and `/rankings`, no ?tinh).
+
+    Provinces are chosen per request, so no province view is a default; the nation's reads (every
+    commune's stocks at both period ends) are the slow ones worth having ready.
+    """
+    reader = as_reader(app.engine, None)   # the DataScope of a leader or analyst who sees every province
+    loaders_national.province_kpis(reader, view.start, view.end, app.settings.service_index)
+    if view.room == "overview":
+        loaders_national.nation_kpis_with_previous(reader, view.start, view.end)
+        loaders_national.nation_daily(reader, view.start, view.end)
 
 
 class Warmer:
@@ -121,9 +135,6 @@ class Warmer:
 
     def warm(self, stamp) -> int | None:
         """Warm the default views for `stamp`; None when cancelled by a newer run or when another worker warms."""
-        if self.app.national:
-            self.warmed = stamp   # national mode: each request picks its province; nothing is a default
-            return None
         started = time.perf_counter()
         with self.server.app_context():
             if not self._claim(stamp):
@@ -134,7 +145,7 @@ class Warmer:
                 if self._superseded(stamp):
                     log.debug("cache warm for data of %s cancelled: a newer collection run arrived", stamp)
                     return None
-                warm_view(self.app, view)
+                (warm_nation_view if self.app.national else warm_view)(self.app, view)
         self.warmed = stamp
         log.info("cache warmed: %s default views for data of %s in %.1f s", len(views), stamp,
                  time.perf_counter() - started)

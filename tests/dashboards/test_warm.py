@@ -85,3 +85,25 @@ def test_one_warm_per_stamp_in_a_shared_cache(web):
     first, second = Warmer(web.server), Warmer(web.server)   # two workers sharing one cache
     assert first.step() is not None
     assert second.step() is None and second.warmed == fx.COLLECTED_AT   # it skips: the marker is there
+
+
+def test_national_mode_warms_the_nations_views(engine, tmp_path):
+    """In national mode the nation's level (what a national leader's `/` and `/rankings` show) is warmed."""
+    from dashboards.warm import warm_nation_view
+    from tests import national_sample
+
+    cache.invalidate()
+    national_sample.write(engine)
+    settings = load_settings(environ={}, data_dir=tmp_path, auth_enabled=False, mode="national",
+                             history_start=HISTORY_START)
+    app = create_app(settings, engine, None, now=lambda: national_sample.NOW)
+    try:
+        warmer = Warmer(app.server)
+        views = default_views(HISTORY_START, national_sample.NOW.date())
+        assert warmer.step() == len(views)
+        with app.server.app_context(), StoreReads(engine) as reads:
+            for view in views:
+                warm_nation_view(context.of(app.server), view)
+        assert reads.statements == []                # the nation's loaders answer from the cache
+    finally:
+        cache.invalidate()
