@@ -16,7 +16,7 @@ from dash import Input, Output, State, dcc, html
 from dashboards import context, loaders, loaders_national, scope_url
 from dashboards.components.callbacks import CallbackSet
 from dashboards.components.charts import trend_figure
-from dashboards.components.kpi import kpi_card, kpi_outputs
+from dashboards.components.kpi import kpi_card, kpi_card_outputs, kpi_outputs
 from dashboards.components.overview_charts import IndexKpi, format_indicator, map_figure
 from dashboards.components.period import period_picker
 from dashboards.components.shell import breadcrumb
@@ -131,17 +131,13 @@ def _period(start_date, end_date):
     return (end, start) if start > end else (start, end)
 
 
-def _kpi_outputs():
-    outputs = []
-    for kpi in KPIS:
-        base = f"{PREFIX}-kpi-{kpi.key}"
-        outputs += [Output(base, "children"), Output(base, "title"), Output(f"{base}-change", "children"),
-                    Output(f"{base}-change", "className")]
-    return outputs
+def _indicator(kpi_key):
+    """The map's chosen indicator (the default for a missing or unknown key)."""
+    return INDICATORS.get(kpi_key or DEFAULT_KPI, INDICATORS[DEFAULT_KPI])
 
 
-@callbacks(*_kpi_outputs(), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
-          Output(PERIOD_SHOWN, "children"),
+@callbacks(*kpi_card_outputs(KPIS, f"{PREFIX}-kpi"),
+          Output(FRESHNESS, "children"), Output(FRESHNESS, "className"), Output(PERIOD_SHOWN, "children"),
           State(O_PERIOD, "start_date"), State(O_PERIOD, "end_date"), Input(INTERVAL, "n_intervals"),
           State(LANG, "data"))
 def update_kpis(start_date, end_date, _tick, lang):
@@ -167,7 +163,7 @@ def update_map(start_date, end_date, kpi_key, _tick, lang):
     """The 34 provinces coloured by the chosen indicator (grey: no data)."""
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
-    kpi = INDICATORS.get(kpi_key or DEFAULT_KPI, INDICATORS[DEFAULT_KPI])
+    kpi = _indicator(kpi_key)
     frame = _provinces(app, start, end)
     no_stale = frame.iloc[0:0][["unit_code"]].assign(last_success_at=None)
     figure = map_figure(frame, no_stale, kpi, app.map_for(None)[1], lang)
@@ -193,7 +189,7 @@ def update_rankings(start_date, end_date, kpi_key, _tick, lang):
     """Five best and five worst provinces by the chosen indicator, each a link to its overview."""
     app, lang = context.current(), normalise_lang(lang)
     start, end = _period(start_date, end_date)
-    kpi = INDICATORS.get(kpi_key or DEFAULT_KPI, INDICATORS[DEFAULT_KPI])
+    kpi = _indicator(kpi_key)
     best, worst = best_and_worst(_provinces(app, start, end), kpi.key, n=5, higher_is_better=kpi.higher_is_better)
     return province_table(best, kpi, lang, f"{BEST}-table"), province_table(worst, kpi, lang, f"{WORST}-table")
 

@@ -1,7 +1,7 @@
 """KPI cards: a label, a formatted value that is never a false zero, and the change against the previous period."""
 from __future__ import annotations
 
-from dash import html
+from dash import Output, html
 
 from dashboards.format import format_change, format_points, format_value, is_missing, no_data_title
 from dashboards.i18n import description, label, t
@@ -41,6 +41,16 @@ def change_class(kpi, current, previous) -> str:
         return "kpi-change"
     better = (current > previous) == kpi.higher_is_better
     return "kpi-change kpi-change-good" if better else "kpi-change kpi-change-bad"
+
+
+def kpi_card_outputs(kpis, id_prefix: str) -> list[Output]:
+    """The Outputs a strip of kpi_card(kpi, lang, id_prefix) cards is filled through, in kpi_outputs' order."""
+    outputs = []
+    for kpi in kpis:
+        base = f"{id_prefix}-{kpi.key}"
+        outputs += [Output(base, "children"), Output(base, "title"), Output(f"{base}-change", "children"),
+                    Output(f"{base}-change", "className")]
+    return outputs
 
 
 def kpi_outputs(kpi, current, previous, lang: str) -> tuple[str, str, str, str]:

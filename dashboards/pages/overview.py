@@ -19,7 +19,7 @@ from config.fields import PROCEDURE_FIELDS
 from dashboards.cache import rendered
 from dashboards import context, loaders, loaders_overview, national_overview, scope_url
 from dashboards.components.period import period_picker
-from dashboards.components.kpi import kpi_card, kpi_outputs
+from dashboards.components.kpi import kpi_card, kpi_card_outputs, kpi_outputs
 from dashboards.components.shell import breadcrumb
 from dashboards.components.overview_charts import (
     IndexKpi, add_incidents, alerts_panel, format_indicator, map_figure, ranking_table,
@@ -206,17 +206,8 @@ def _fields(field) -> tuple[str, ...] | None:
 # The controls are States: they change only through the URL, which re-renders the page, and the
 # Interval (collection cadence) is the one Input that refreshes figures in place.
 
-def _kpi_output_list():
-    outputs = []
-    for kpi in KPIS:
-        base = f"{PREFIX}-kpi-{kpi.key}"
-        outputs += [Output(base, "children"), Output(base, "title"), Output(f"{base}-change", "children"),
-                    Output(f"{base}-change", "className")]
-    return outputs
-
-
 @callback(
-    *_kpi_output_list(), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
+    *kpi_card_outputs(KPIS, f"{PREFIX}-kpi"), Output(FRESHNESS, "children"), Output(FRESHNESS, "className"),
     Output(PERIOD_SHOWN, "children"),
     State(PERIOD, "start_date"), State(PERIOD, "end_date"), Input(INTERVAL, "n_intervals"), State(LANG, "data"),
     State(FIELD, "value"),
